@@ -1,0 +1,67 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ActScale.Hooks;
+
+/// <summary>
+/// Interventions and captures for one forward pass. An intervention receives the [batch, position, d_model]
+/// activation of its site and returns the replacement; several on one site compose in the order they were added.
+/// A capture keeps the (possibly intervened) activation; captured tensors are detached from the caller's
+/// dispose scope so they outlive it, and the caller owns them.
+/// </summary>
+public sealed class HookSet
+{
+    private readonly Dictionary<Site, List<Func<Tensor, Tensor>>> _interventions = new();
+    private readonly HashSet<Site> _captureSites = new();
+    private readonly Dictionary<Site, Tensor> _captured = new();
+
+    /// <summary>Adds an intervention; disposing the handle removes it.</summary>
+    public IDisposable Intervene(Site site, Func<Tensor, Tensor> replace)
+    {
+        if (!_interventions.TryGetValue(site, out var list)) _interventions[site] = list = new();
+        list.Add(replace);
+        return new Removal(() =>
+        {
+            list.Remove(replace);
+            if (list.Count == 0) _interventions.Remove(site);
+        });
+    }
+
+    public void Capture(Site site) => _captureSites.Add(site);
+
+    public bool HasInterventions => _interventions.Count > 0;
+
+    /// <summary>The activations captured by the last run, by site.</summary>
+    public IReadOnlyDictionary<Site, Tensor> Captured => _captured;
+
+    /// <summary>Disposes and forgets captured tensors (interventions stay).</summary>
+    public void ClearCaptured()
+    {
+        foreach (var tensor in _captured.Values) tensor.Dispose();
+        _captured.Clear();
+    }
+
+    /// <summary>Called by the model at each site; returns the activation to carry on with.</summary>
+    internal Tensor Apply(Site site, Tensor activation)
+    {
+        if (_interventions.TryGetValue(site, out var list))
+            foreach (var replace in list)
+                activation = replace(activation);
+        if (_captureSites.Contains(site))
+        {
+            if (_captured.Remove(site, out var previous)) previous.Dispose();
+            _captured[site] = activation.detach().DetachFromDisposeScope();
+        }
+        return activation;
+    }
+
+    private sealed class Removal(Action remove) : IDisposable
+    {
+        private Action? _remove = remove;
+        public void Dispose()
+        {
+            _remove?.Invoke();
+            _remove = null;
+        }
+    }
+}

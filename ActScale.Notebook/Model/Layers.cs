@@ -1,0 +1,50 @@
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace ActScale.Model;
+
+/// <summary>A frozen piece of a transformer: a pure function of its input and its weights.</summary>
+public interface ILayer : IDisposable
+{
+    Tensor Forward(Tensor x);
+}
+
+/// <summary>y = x Wᵀ + b with W stored [out, in], the layout the matmul kernels read fastest.</summary>
+public sealed class Linear(Tensor weight, Tensor? bias) : ILayer
+{
+    public Tensor Weight { get; } = weight;
+    public Tensor? Bias { get; } = bias;
+    public Tensor Forward(Tensor x) => F.linear(x, Weight, Bias);
+    public void Dispose() { Weight.Dispose(); Bias?.Dispose(); }
+}
+
+public sealed class LayerNorm(Tensor weight, Tensor bias, double epsilon) : ILayer
+{
+    private readonly long[] _shape = [weight.shape[0]];
+    public Tensor Forward(Tensor x) => F.layer_norm(x, _shape, weight, bias, epsilon);
+    public void Dispose() { weight.Dispose(); bias.Dispose(); }
+}
+
+/// <summary>Two-layer MLP with an elementwise activation in between (GPT-2, GPT-NeoX).</summary>
+public sealed class FeedForward(Linear up, Linear down, Func<Tensor, Tensor> activation) : ILayer
+{
+    public Tensor Forward(Tensor x)
+    {
+        using var hidden = up.Forward(x);
+        using var activated = activation(hidden);
+        return down.Forward(activated);
+    }
+    public void Dispose() { up.Dispose(); down.Dispose(); }
+}
+
+public static class Activations
+{
+    public static Func<Tensor, Tensor> Named(string name) => name switch
+    {
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => x => F.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
+        "gelu" => x => F.gelu(x),
+        "relu" => x => F.relu(x),
+        "silu" or "swish" => x => F.silu(x),
+        _ => throw new NotSupportedException($"Activation '{name}' is not supported; known: gelu_new, gelu_pytorch_tanh, gelu, relu, silu."),
+    };
+}

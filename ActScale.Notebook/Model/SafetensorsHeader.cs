@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ActScale.Model;
+
+/// <summary>
+/// Reads and checks a safetensors header before any tensor is materialised, so a truncated or corrupt file
+/// fails with the file and the tensor named instead of a native error from deep inside the reader.
+/// </summary>
+public static class SafetensorsHeader
+{
+    private static readonly Dictionary<string, int> ElementSizes = new()
+    {
+        ["F64"] = 8, ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2, ["I64"] = 8, ["I32"] = 4, ["I16"] = 2, ["I8"] = 1, ["U8"] = 1, ["BOOL"] = 1,
+    };
+
+    /// <summary>Tensor name → shape, after checking every entry fits inside the file.</summary>
+    public static IReadOnlyDictionary<string, long[]> Validate(string path)
+    {
+        using var stream = File.OpenRead(path);
+        long fileLength = stream.Length;
+        Span<byte> lengthBytes = stackalloc byte[8];
+        if (stream.Read(lengthBytes) != 8)
+            throw Corrupt(path, "it is shorter than the 8-byte header length");
+        long headerLength = BitConverter.ToInt64(lengthBytes);
+        if (headerLength <= 0 || headerLength > fileLength - 8 || headerLength > 100_000_000)
+            throw Corrupt(path, $"its header length ({headerLength} bytes) does not fit in the file ({fileLength} bytes)");
+
+        var headerBytes = new byte[headerLength];
+        stream.ReadExactly(headerBytes);
+        JsonObject header;
+        try
+        {
+            header = JsonNode.Parse(headerBytes) as JsonObject ?? throw new JsonException("not an object");
+        }
+        catch (JsonException e)
+        {
+            throw Corrupt(path, $"its header is not valid JSON ({e.Message})");
+        }
+
+        long dataLength = fileLength - 8 - headerLength;
+        var shapes = new Dictionary<string, long[]>();
+        foreach (var (name, node) in header)
+        {
+            if (name == "__metadata__") continue;
+            var dtype = node?["dtype"]?.GetValue<string>() ?? throw Corrupt(path, $"tensor '{name}' has no dtype");
+            if (!ElementSizes.TryGetValue(dtype, out int size))
+                throw Corrupt(path, $"tensor '{name}' has unsupported dtype {dtype}");
+            var shape = node["shape"]?.AsArray().Select(n => n!.GetValue<long>()).ToArray() ?? throw Corrupt(path, $"tensor '{name}' has no shape");
+            var offsets = node["data_offsets"]?.AsArray().Select(n => n!.GetValue<long>()).ToArray();
+            if (offsets is not { Length: 2 }) throw Corrupt(path, $"tensor '{name}' has no data_offsets");
+            long expected = shape.Aggregate(1L, (a, b) => a * b) * size;
+            if (offsets[1] - offsets[0] != expected)
+                throw Corrupt(path, $"tensor '{name}' spans {offsets[1] - offsets[0]} bytes but shape [{string.Join(", ", shape)}] × {dtype} needs {expected}");
+            if (offsets[0] < 0 || offsets[1] > dataLength)
+                throw Corrupt(path, $"tensor '{name}' ends at byte {offsets[1]} of the data but the file holds only {dataLength}: the file is truncated");
+            shapes[name] = shape;
+        }
+        return shapes;
+    }
+
+    private static InvalidDataException Corrupt(string path, string why) =>
+        new($"'{path}' is not a readable safetensors file: {why}. Re-copy or re-save the checkpoint.");
+}

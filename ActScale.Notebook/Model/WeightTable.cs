@@ -1,0 +1,50 @@
+using static TorchSharp.torch;
+
+namespace ActScale.Model;
+
+/// <summary>
+/// The tensors of a checkpoint by name, handed out once each, checked for shape and moved straight to the
+/// model's device and dtype. Every error names the file and the tensor, so a broken checkpoint is found fast.
+/// </summary>
+public sealed class WeightTable(IReadOnlyDictionary<string, (Tensor Tensor, string File)> tensors, Device device, ScalarType dtype)
+    : IDisposable
+{
+    private readonly Dictionary<string, (Tensor Tensor, string File)> _remaining = new(tensors);
+
+    public bool Contains(string name) => _remaining.ContainsKey(name);
+
+    /// <summary>Names that a family may prefix (e.g. <c>transformer.</c>) are looked up with and without it.</summary>
+    public string? Resolve(params string[] candidates) => candidates.FirstOrDefault(_remaining.ContainsKey);
+
+    /// <summary>Takes a tensor, checks its shape, converts it and frees the loaded copy.</summary>
+    public Tensor Take(string name, params long[] shape) => Take(name, shape, transpose: false);
+
+    /// <summary>Takes a tensor stored [in, out] (Hugging Face Conv1D) and returns it [out, in].</summary>
+    public Tensor TakeTransposed(string name, long inFeatures, long outFeatures) =>
+        Take(name, [inFeatures, outFeatures], transpose: true);
+
+    private Tensor Take(string name, long[] shape, bool transpose)
+    {
+        if (!_remaining.Remove(name, out var entry))
+            throw new InvalidDataException(
+                $"The checkpoint has no tensor '{name}' (files: {string.Join(", ", tensors.Values.Select(v => Path.GetFileName(v.File)).Distinct())}). " +
+                "The weights do not match config.json, or the file is incomplete.");
+        using var loaded = entry.Tensor;
+        if (!loaded.shape.SequenceEqual(shape))
+            throw new InvalidDataException(
+                $"Tensor '{name}' in '{entry.File}' has shape [{string.Join(", ", loaded.shape)}] but config.json implies [{string.Join(", ", shape)}].");
+        using var oriented = transpose ? loaded.t() : loaded.alias();
+        var converted = oriented.to(dtype, device).contiguous();
+        converted.requires_grad_(false);
+        return converted.DetachFromDisposeScope();
+    }
+
+    /// <summary>Tensors the architecture did not take, e.g. HF's cached attention masks (<c>attn.bias</c>).</summary>
+    public IEnumerable<string> Unused => _remaining.Keys;
+
+    public void Dispose()
+    {
+        foreach (var (tensor, _) in _remaining.Values) tensor.Dispose();
+        _remaining.Clear();
+    }
+}
