@@ -1,0 +1,13 @@
+using System.Runtime.CompilerServices;
+
+namespace ActScale.Runtime;
+
+internal static class NativeLoaderInitializer
+{
+    /// <summary>
+    /// TorchSharp's static constructor runs once per process and a failure there is permanent, so the native
+    /// library must be made loadable before any TorchSharp type is touched: do it as soon as ActScale is used.
+    /// </summary>
+    [ModuleInitializer]
+    internal static void PrepareTorchSharp() => TorchNativeLoader.EnsureLoadable();
+}
