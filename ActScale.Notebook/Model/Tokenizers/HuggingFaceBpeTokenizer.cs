@@ -1,0 +1,126 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
+
+namespace ActScale.Model.Tokenizers;
+
+/// <summary>
+/// A Hugging Face fast-tokenizer file (<c>tokenizer.json</c>) whose model is byte-level BPE: GPT-NeoX/Pythia,
+/// Llama 3, Qwen2 and GPT-2 exports. The vocabulary, merges, pre-tokenizer split pattern, added (special) tokens
+/// and a BOS from the post-processor template are read from the file and handed to Microsoft.ML.Tokenizers'
+/// <see cref="BpeTokenizer"/>.
+/// </summary>
+internal static class HuggingFaceBpeTokenizer
+{
+    /// <summary>GPT-2's split pattern, which a ByteLevel pre-tokenizer with use_regex applies.</summary>
+    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+
+    /// <summary>Why this tokenizer.json cannot be read as byte-level BPE, or null when it can.</summary>
+    public static string? Unsupported(string path)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException("not an object");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
+        {
+            return $"it is not valid JSON ({e.Message})";
+        }
+        var model = root["model"] as JsonObject;
+        var type = model?["type"]?.GetValue<string>() ?? (model?["merges"] is not null ? "BPE" : null);
+        if (type != "BPE") return $"its model type is {type ?? "missing"}, not BPE";
+        if (!IsByteLevel(root)) return "it is not byte-level BPE (a SentencePiece-style tokenizer.json; tokenizer.model is read instead when present)";
+        return null;
+    }
+
+    private static bool IsByteLevel(JsonObject root) =>
+        Steps(root["pre_tokenizer"]).Any(s => s["type"]?.GetValue<string>() == "ByteLevel")
+        || root["decoder"]?["type"]?.GetValue<string>() == "ByteLevel";
+
+    /// <summary>A pre-tokenizer node, flattened through Sequence.</summary>
+    private static IEnumerable<JsonObject> Steps(JsonNode? node)
+    {
+        if (node is not JsonObject step) yield break;
+        if (step["type"]?.GetValue<string>() == "Sequence" && step["pretokenizers"] is JsonArray inner)
+        {
+            foreach (var child in inner)
+                foreach (var s in Steps(child)) yield return s;
+        }
+        else yield return step;
+    }
+
+    public static ITokenizerFormat Read(string path)
+    {
+        var root = (JsonObject)JsonNode.Parse(File.ReadAllText(path))!;
+        var model = (JsonObject)root["model"]!;
+        var vocabulary = (model["vocab"] as JsonObject ?? throw new InvalidDataException("model.vocab is missing"))
+            .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
+        // Merges are "a b" strings in older files and ["a", "b"] pairs in newer ones.
+        var merges = (model["merges"] as JsonArray ?? throw new InvalidDataException("model.merges is missing"))
+            .Select(m => m is JsonArray pair ? $"{pair[0]!.GetValue<string>()} {pair[1]!.GetValue<string>()}" : m!.GetValue<string>())
+            .ToList();
+
+        var special = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (root["added_tokens"] is JsonArray added)
+            foreach (var token in added.OfType<JsonObject>())
+            {
+                var content = token["content"]!.GetValue<string>();
+                special[content] = token["id"]!.GetValue<int>();
+                vocabulary.TryAdd(content, special[content]);
+            }
+
+        var options = new BpeOptions(vocabulary)
+        {
+            Merges = merges,
+            ByteLevel = true,
+            PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern(root), RegexOptions.Compiled), special.Count > 0 ? special : null),
+            SpecialTokens = special.Count > 0 ? special : null,
+        };
+        if (TemplateBos(root) is string bos) options.BeginningOfSentenceToken = bos;
+        var tokenizer = BpeTokenizer.Create(options);
+        int size = vocabulary.Values.Max() + 1;
+        return new MlTokenizerFormat(tokenizer, size, "tokenizer.json (byte-level BPE)");
+    }
+
+    /// <summary>The Split step's regex (Llama 3, Qwen2), else GPT-2's pattern for a ByteLevel step that splits.</summary>
+    private static string SplitPattern(JsonObject root)
+    {
+        foreach (var step in Steps(root["pre_tokenizer"]))
+        {
+            var type = step["type"]?.GetValue<string>();
+            if (type == "Split")
+            {
+                var pattern = step["pattern"]?["Regex"]?.GetValue<string>()
+                              ?? (step["pattern"]?["String"]?.GetValue<string>() is string literal ? Regex.Escape(literal) : null)
+                              ?? throw new NotSupportedException("tokenizer.json has a Split pre-tokenizer without a pattern.");
+                try
+                {
+                    _ = new Regex(pattern);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new NotSupportedException($"tokenizer.json's split pattern is not a .NET regular expression ({e.Message}).", e);
+                }
+                return pattern;
+            }
+            if (type == "ByteLevel" && (step["use_regex"]?.GetValue<bool>() ?? true)) return Gpt2Pattern;
+        }
+        return Gpt2Pattern;
+    }
+
+    /// <summary>Llama 3 adds &lt;|begin_of_text|&gt; through a TemplateProcessing post-processor that starts with a special token.</summary>
+    private static string? TemplateBos(JsonObject root)
+    {
+        var steps = root["post_processor"] is JsonObject post
+            ? post["type"]?.GetValue<string>() == "Sequence" && post["processors"] is JsonArray all ? all.OfType<JsonObject>() : [post]
+            : [];
+        foreach (var step in steps)
+        {
+            if (step["type"]?.GetValue<string>() != "TemplateProcessing") continue;
+            if (step["single"] is JsonArray single && single.FirstOrDefault()?["SpecialToken"]?["id"]?.GetValue<string>() is string id)
+                return id;
+        }
+        return null;
+    }
+}
