@@ -1,5 +1,4 @@
 using ActScale.Model.Tokenizers;
-using Microsoft.ML.Tokenizers;
 
 namespace ActScale.Model;
 
@@ -50,13 +49,9 @@ public sealed class TextTokenizer
         foreach (var file in new[] { vocab, merges })
             if (!File.Exists(file))
                 throw new FileNotFoundException($"Tokenizer file '{file}' is missing; a GPT-2 folder needs vocab.json and merges.txt.", file);
-        return Read(folder, () =>
-        {
-            using var vocabStream = File.OpenRead(vocab);
-            using var mergesStream = File.OpenRead(merges);
-            var tokenizer = CodeGenTokenizer.Create(vocabStream, mergesStream, addPrefixSpace: false, addBeginOfSentence: false, addEndOfSentence: false);
-            return new MlTokenizerFormat(tokenizer, tokenizer.Vocabulary.Count, "vocab.json + merges.txt (GPT-2 byte-level BPE)");
-        });
+        // Microsoft.ML's CodeGenTokenizer was used here before; it maps runs of spaces to CodeGen's extra ids
+        // (50257+), outside GPT-2's vocabulary, so the plain byte-level BPE reader is used instead.
+        return Read(folder, () => HuggingFaceBpeTokenizer.ReadGpt2Files(vocab, merges));
     }
 
     private static TextTokenizer Read(string folder, Func<ITokenizerFormat> read)

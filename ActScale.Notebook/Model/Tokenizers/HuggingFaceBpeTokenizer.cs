@@ -64,23 +64,35 @@ internal static class HuggingFaceBpeTokenizer
         var special = new Dictionary<string, int>(StringComparer.Ordinal);
         if (root["added_tokens"] is JsonArray added)
             foreach (var token in added.OfType<JsonObject>())
-            {
-                var content = token["content"]!.GetValue<string>();
-                special[content] = token["id"]!.GetValue<int>();
-                vocabulary.TryAdd(content, special[content]);
-            }
+                special[token["content"]!.GetValue<string>()] = token["id"]!.GetValue<int>();
+        return Create(vocabulary, merges, SplitPattern(root), special, TemplateBos(root), "tokenizer.json (byte-level BPE)");
+    }
 
+    /// <summary>GPT-2's vocab.json + merges.txt as byte-level BPE with GPT-2's split pattern and &lt;|endoftext|&gt;.</summary>
+    public static ITokenizerFormat ReadGpt2Files(string vocabPath, string mergesPath)
+    {
+        var vocabulary = (JsonNode.Parse(File.ReadAllText(vocabPath)) as JsonObject ?? throw new InvalidDataException($"'{vocabPath}' is not a JSON object"))
+            .ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<int>(), StringComparer.Ordinal);
+        var merges = File.ReadLines(mergesPath).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToList();
+        var special = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (vocabulary.TryGetValue("<|endoftext|>", out var endOfText)) special["<|endoftext|>"] = endOfText;
+        return Create(vocabulary, merges, Gpt2Pattern, special, null, "vocab.json + merges.txt (GPT-2 byte-level BPE)");
+    }
+
+    private static ITokenizerFormat Create(Dictionary<string, int> vocabulary, List<string> merges, string pattern,
+        Dictionary<string, int> special, string? bos, string description)
+    {
+        foreach (var (content, id) in special) vocabulary.TryAdd(content, id);
         var options = new BpeOptions(vocabulary)
         {
             Merges = merges,
             ByteLevel = true,
-            PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern(root), RegexOptions.Compiled), special.Count > 0 ? special : null),
+            PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null),
             SpecialTokens = special.Count > 0 ? special : null,
         };
-        if (TemplateBos(root) is string bos) options.BeginningOfSentenceToken = bos;
+        if (bos is not null) options.BeginningOfSentenceToken = bos;
         var tokenizer = BpeTokenizer.Create(options);
-        int size = vocabulary.Values.Max() + 1;
-        return new MlTokenizerFormat(tokenizer, size, "tokenizer.json (byte-level BPE)");
+        return new MlTokenizerFormat(tokenizer, vocabulary.Values.Max() + 1, description);
     }
 
     /// <summary>The Split step's regex (Llama 3, Qwen2), else GPT-2's pattern for a ByteLevel step that splits.</summary>
