@@ -6,10 +6,10 @@ namespace ActScale.Model;
 /// The tensors of a checkpoint by name, handed out once each, checked for shape and moved straight to the
 /// model's device and dtype. Every error names the file and the tensor, so a broken checkpoint is found fast.
 /// </summary>
-public sealed class WeightTable(IReadOnlyDictionary<string, (Tensor Tensor, string File)> tensors, Device device, ScalarType dtype)
+public sealed class WeightTable(IReadOnlyDictionary<string, StoredTensor> tensors, Device device, ScalarType dtype)
     : IDisposable
 {
-    private readonly Dictionary<string, (Tensor Tensor, string File)> _remaining = new(tensors);
+    private readonly Dictionary<string, StoredTensor> _remaining = new(tensors);
 
     public bool Contains(string name) => _remaining.ContainsKey(name);
 
@@ -29,10 +29,14 @@ public sealed class WeightTable(IReadOnlyDictionary<string, (Tensor Tensor, stri
             throw new InvalidDataException(
                 $"The checkpoint has no tensor '{name}' (files: {string.Join(", ", tensors.Values.Select(v => Path.GetFileName(v.File)).Distinct())}). " +
                 "The weights do not match config.json, or the file is incomplete.");
-        using var loaded = entry.Tensor;
-        if (!loaded.shape.SequenceEqual(shape))
+        if (!entry.Shape.SequenceEqual(shape))
+        {
+            entry.Dispose();
             throw new InvalidDataException(
-                $"Tensor '{name}' in '{entry.File}' has shape [{string.Join(", ", loaded.shape)}] but config.json implies [{string.Join(", ", shape)}].");
+                $"Tensor '{name}' in '{entry.File}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies [{string.Join(", ", shape)}].");
+        }
+        // Read (for safetensors: now, this tensor only), convert on the way to the target and free the stored copy.
+        using var loaded = entry.Load();
         using var oriented = transpose ? loaded.t() : loaded.alias();
         var converted = oriented.to(dtype, device).contiguous();
         converted.requires_grad_(false);
@@ -44,7 +48,7 @@ public sealed class WeightTable(IReadOnlyDictionary<string, (Tensor Tensor, stri
 
     public void Dispose()
     {
-        foreach (var (tensor, _) in _remaining.Values) tensor.Dispose();
+        foreach (var stored in _remaining.Values) stored.Dispose();
         _remaining.Clear();
     }
 }
