@@ -14,21 +14,28 @@ public class TokenizerFormatTests
         "naïve café — 東京 🙂", "it's   spaced\n\nlines\tand 12345 numbers", "<|endoftext|>Hello",
     ];
 
-    [Fact]
-    public void TokenizerJsonBuiltFromGpt2FilesEncodesLikeTheGpt2Tokenizer()
+    /// <summary>GPT-2's vocabulary and merges as a Hugging Face tokenizer.json with the given pre-tokenizer and normalizer.</summary>
+    private static void WriteGpt2TokenizerJson(string folder, JsonObject? preTokenizer = null, JsonObject? normalizer = null)
     {
-        using var folder = TinyCheckpoints.NewFolder();
         var vocab = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Gpt2Tokenizer, "vocab.json")))!.AsObject();
         var merges = new JsonArray(File.ReadLines(Path.Combine(RepoPaths.Gpt2Tokenizer, "merges.txt"))
             .Where(l => l.Length > 0 && !l.StartsWith("#version")).Select(l => (JsonNode)JsonValue.Create(l)!).ToArray());
         var root = new JsonObject
         {
             ["added_tokens"] = new JsonArray(new JsonObject { ["id"] = 50256, ["content"] = "<|endoftext|>", ["special"] = true }),
-            ["pre_tokenizer"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["use_regex"] = true },
+            ["normalizer"] = normalizer,
+            ["pre_tokenizer"] = preTokenizer ?? new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["use_regex"] = true },
             ["decoder"] = new JsonObject { ["type"] = "ByteLevel" },
-            ["model"] = new JsonObject { ["type"] = "BPE", ["vocab"] = vocab.DeepClone(), ["merges"] = merges },
+            ["model"] = new JsonObject { ["type"] = "BPE", ["vocab"] = vocab, ["merges"] = merges },
         };
-        File.WriteAllText(Path.Combine(folder.Path, "tokenizer.json"), root.ToJsonString(), new UTF8Encoding(false));
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), root.ToJsonString(), new UTF8Encoding(false));
+    }
+
+    [Fact]
+    public void TokenizerJsonBuiltFromGpt2FilesEncodesLikeTheGpt2Tokenizer()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        WriteGpt2TokenizerJson(folder.Path);
 
         var fromJson = TextTokenizer.FromFolder(folder.Path);
         var gpt2 = TextTokenizer.FromGpt2Files(RepoPaths.Gpt2Tokenizer);
@@ -45,6 +52,34 @@ public class TokenizerFormatTests
         Assert.Equal([464, 3139, 286, 4881, 318, 6342, 13], gpt2.Encode("The capital of France is Paris."));
         Assert.Equal([270, 338, 220, 220, 38980, 198, 198, 6615, 197, 392, 17031, 2231, 3146], gpt2.Encode(Samples[3]));
         Assert.Equal([50256, 15496], gpt2.Encode(Samples[4]));
+    }
+
+    [Fact]
+    public void DigitsStepAndNfcNormalizerAreApplied()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        WriteGpt2TokenizerJson(folder.Path,
+            new JsonObject
+            {
+                ["type"] = "Sequence",
+                ["pretokenizers"] = new JsonArray(
+                    new JsonObject { ["type"] = "Digits", ["individual_digits"] = true },
+                    new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["use_regex"] = true }),
+            },
+            new JsonObject { ["type"] = "NFC" });
+        var tokenizer = TextTokenizer.FromFolder(folder.Path);
+        // "in", " ", "2", "0", "2", "4": each digit alone, the space no longer joined to the number.
+        Assert.Equal([259, 220, 17, 15, 17, 19], tokenizer.Encode("in 2024"));
+        Assert.Equal(tokenizer.Encode("caf\u00e9"), tokenizer.Encode("cafe\u0301"));
+    }
+
+    [Fact]
+    public void UnreadablePreTokenizerIsRefusedByName()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        WriteGpt2TokenizerJson(folder.Path, new JsonObject { ["type"] = "Metaspace", ["replacement"] = "\u2581" });
+        var error = Assert.Throws<NotSupportedException>(() => TextTokenizer.FromFolder(folder.Path));
+        Assert.Contains("Metaspace", error.Message);
     }
 
     [Fact]

@@ -65,7 +65,7 @@ internal static class HuggingFaceBpeTokenizer
         if (root["added_tokens"] is JsonArray added)
             foreach (var token in added.OfType<JsonObject>())
                 special[token["content"]!.GetValue<string>()] = token["id"]!.GetValue<int>();
-        return Create(vocabulary, merges, SplitPattern(root), special, TemplateBos(root), "tokenizer.json (byte-level BPE)");
+        return Create(vocabulary, merges, SplitPattern(root), special, TemplateBos(root), "tokenizer.json (byte-level BPE)", Normalization(root));
     }
 
     /// <summary>GPT-2's vocab.json + merges.txt as byte-level BPE with GPT-2's split pattern and &lt;|endoftext|&gt;.</summary>
@@ -80,7 +80,7 @@ internal static class HuggingFaceBpeTokenizer
     }
 
     private static ITokenizerFormat Create(Dictionary<string, int> vocabulary, List<string> merges, string pattern,
-        Dictionary<string, int> special, string? bos, string description)
+        Dictionary<string, int> special, string? bos, string description, Func<string, string>? normalize = null)
     {
         foreach (var (content, id) in special) vocabulary.TryAdd(content, id);
         var options = new BpeOptions(vocabulary)
@@ -92,33 +92,73 @@ internal static class HuggingFaceBpeTokenizer
         };
         if (bos is not null) options.BeginningOfSentenceToken = bos;
         var tokenizer = BpeTokenizer.Create(options);
-        return new MlTokenizerFormat(tokenizer, vocabulary.Values.Max() + 1, description);
+        return new MlTokenizerFormat(tokenizer, vocabulary.Values.Max() + 1, description, normalize);
     }
 
-    /// <summary>The Split step's regex (Llama 3, Qwen2), else GPT-2's pattern for a ByteLevel step that splits.</summary>
+    /// <summary>
+    /// One regex equal to the pre-tokenizer: a Split step's pattern (Llama 3, Qwen2), or GPT-2's pattern for a
+    /// splitting ByteLevel step, with its number rule narrowed when a Digits step precedes it (SmolLM).
+    /// </summary>
     private static string SplitPattern(JsonObject root)
     {
+        string? split = null;
+        bool? digits = null, byteLevelSplits = null;
         foreach (var step in Steps(root["pre_tokenizer"]))
         {
             var type = step["type"]?.GetValue<string>();
-            if (type == "Split")
+            switch (type)
             {
-                var pattern = step["pattern"]?["Regex"]?.GetValue<string>()
-                              ?? (step["pattern"]?["String"]?.GetValue<string>() is string literal ? Regex.Escape(literal) : null)
-                              ?? throw new NotSupportedException("tokenizer.json has a Split pre-tokenizer without a pattern.");
-                try
-                {
-                    _ = new Regex(pattern);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new NotSupportedException($"tokenizer.json's split pattern is not a .NET regular expression ({e.Message}).", e);
-                }
-                return pattern;
+                case "Split" when split is null:
+                    var behavior = step["behavior"]?.GetValue<string>() ?? "Isolated";
+                    if (behavior != "Isolated" || step["invert"]?.GetValue<bool>() == true)
+                        throw new NotSupportedException($"tokenizer.json has a Split pre-tokenizer with behavior {behavior}; only Isolated splits are read.");
+                    split = step["pattern"]?["Regex"]?.GetValue<string>()
+                            ?? (step["pattern"]?["String"]?.GetValue<string>() is string literal ? Regex.Escape(literal) : null)
+                            ?? throw new NotSupportedException("tokenizer.json has a Split pre-tokenizer without a pattern.");
+                    break;
+                case "Digits":
+                    digits = step["individual_digits"]?.GetValue<bool>() ?? false;
+                    break;
+                case "ByteLevel":
+                    byteLevelSplits = step["use_regex"]?.GetValue<bool>() ?? true;
+                    break;
+                default:
+                    throw new NotSupportedException($"tokenizer.json's pre-tokenizer has a {type} step, which ActScale does not read (it reads Split, Digits and ByteLevel).");
             }
-            if (type == "ByteLevel" && (step["use_regex"]?.GetValue<bool>() ?? true)) return Gpt2Pattern;
         }
-        return Gpt2Pattern;
+        if (split is not null)
+        {
+            if (digits is not null || byteLevelSplits == true)
+                throw new NotSupportedException("tokenizer.json combines a Split pattern with other splitting steps, which ActScale does not read.");
+            try
+            {
+                _ = new Regex(split);
+            }
+            catch (ArgumentException e)
+            {
+                throw new NotSupportedException($"tokenizer.json's split pattern is not a .NET regular expression ({e.Message}).", e);
+            }
+            return split;
+        }
+        // Digits first isolates numbers (one digit each when individual), so no space joins them.
+        return digits switch
+        {
+            true => Gpt2Pattern.Replace(@" ?\p{N}+", @"\p{N}"),
+            false => Gpt2Pattern.Replace(@" ?\p{N}+", @"\p{N}+"),
+            null => Gpt2Pattern,
+        };
+    }
+
+    /// <summary>NFC (Qwen2, Pythia) or nothing; other normalizers are refused rather than silently skipped.</summary>
+    private static Func<string, string>? Normalization(JsonObject root)
+    {
+        var node = root["normalizer"] as JsonObject;
+        if (node is null) return null;
+        var steps = node["type"]?.GetValue<string>() == "Sequence" && node["normalizers"] is JsonArray all ? all.OfType<JsonObject>().ToList() : [node];
+        foreach (var step in steps)
+            if (step["type"]?.GetValue<string>() != "NFC")
+                throw new NotSupportedException($"tokenizer.json has a {step["type"]?.GetValue<string>()} normalizer; ActScale reads only NFC.");
+        return steps.Count == 0 ? null : text => text.Normalize(System.Text.NormalizationForm.FormC);
     }
 
     /// <summary>Llama 3 adds &lt;|begin_of_text|&gt; through a TemplateProcessing post-processor that starts with a special token.</summary>

@@ -13,11 +13,12 @@ internal interface ITokenizerFormat
 }
 
 /// <summary>A Microsoft.ML.Tokenizers tokenizer (GPT-2 files, tokenizer.json BPE, SentencePiece).</summary>
-internal sealed class MlTokenizerFormat(Tokenizer tokenizer, int vocabularySize, string description) : ITokenizerFormat
+internal sealed class MlTokenizerFormat(Tokenizer tokenizer, int vocabularySize, string description, Func<string, string>? normalize = null)
+    : ITokenizerFormat
 {
     public string Description => description;
     public int VocabularySize => vocabularySize;
-    public int[] Encode(string text) => tokenizer.EncodeToIds(text).ToArray();
+    public int[] Encode(string text) => tokenizer.EncodeToIds(normalize is null ? text : normalize(text)).ToArray();
     public string Decode(IEnumerable<int> ids) => tokenizer.Decode(ids) ?? "";
     public string TokenText(int id) => Decode([id]);
 }
