@@ -9,35 +9,52 @@ namespace ActScale.Model;
 /// </summary>
 public sealed class StoredTensor : IDisposable
 {
-    private readonly Func<Tensor>? _read;
+    private readonly SafetensorsHeader.Entry? _entry;
     private Tensor? _loaded;
 
-    private StoredTensor(string file, long[] shape, Func<Tensor>? read, Tensor? loaded)
+    private StoredTensor(string file, long[] shape, ScalarType dtype, SafetensorsHeader.Entry? entry, Tensor? loaded)
     {
         File = file;
         Shape = shape;
-        _read = read;
+        DType = dtype;
+        _entry = entry;
         _loaded = loaded;
     }
 
     public string File { get; }
     public long[] Shape { get; }
+    public ScalarType DType { get; }
+    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 
-    public static StoredTensor Loaded(Tensor tensor, string file) => new(file, tensor.shape, null, tensor);
+    /// <summary>True when the bytes are still in the file, so they can be read into a buffer of the caller's.</summary>
+    public bool InFile => _entry is not null;
+
+    public static StoredTensor Loaded(Tensor tensor, string file) => new(file, tensor.shape, tensor.dtype, null, tensor);
 
     public static StoredTensor InSafetensors(string file, SafetensorsHeader.Entry entry) =>
-        new(file, entry.Shape, () => ReadSafetensors(file, entry), null);
+        new(file, entry.Shape, DTypeOf(file, entry.Name, entry.DType), entry, null);
 
     /// <summary>The tensor on the CPU in its stored dtype; the caller owns it. Each tensor is loaded once.</summary>
     public Tensor Load()
     {
         if (_loaded is not null)
         {
-            var tensor = _loaded;
+            var handed = _loaded;
             _loaded = null;
-            return tensor;
+            return handed;
         }
-        return _read?.Invoke() ?? throw new InvalidOperationException($"A tensor of '{File}' was loaded twice.");
+        if (_entry is null) throw new InvalidOperationException($"A tensor of '{File}' was loaded twice.");
+        var tensor = empty(Shape, DType);
+        try
+        {
+            ReadInto(tensor);
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+        return tensor;
     }
 
     public void Dispose()
@@ -54,31 +71,34 @@ public sealed class StoredTensor : IDisposable
         _ => throw new InvalidDataException($"Tensor '{name}' in '{file}' has unsupported dtype {dtype}."),
     };
 
-    /// <summary>Reads the tensor's bytes straight into a fresh CPU tensor (safetensors is little-endian and row-major).</summary>
-    private static Tensor ReadSafetensors(string file, SafetensorsHeader.Entry entry)
+    /// <summary>
+    /// Reads the stored bytes straight into <paramref name="destination"/>, a contiguous CPU tensor of this dtype
+    /// and element count (safetensors is little-endian and row-major).
+    /// </summary>
+    public void ReadInto(Tensor destination)
     {
+        var entry = _entry ?? throw new InvalidOperationException($"This tensor of '{File}' is not read from a file.");
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Reading safetensors needs a little-endian machine.");
-        var tensor = empty(entry.Shape, DTypeOf(file, entry.Name, entry.DType));
+        if (destination.dtype != DType || destination.numel() != ElementCount || !destination.is_contiguous() || destination.device_type != TorchSharp.DeviceType.CPU)
+            throw new ArgumentException($"A buffer for '{entry.Name}' must be a contiguous CPU {DType} tensor of {ElementCount} elements.");
         try
         {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            using var stream = new FileStream(File, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
             stream.Seek(entry.Offset, SeekOrigin.Begin);
             // TorchSharp's `bytes` is a span over the tensor's own memory, so the file is read straight into it,
             // in slices of at most 1 GiB (a span holds under 2 GiB).
-            using var flat = tensor.view(-1);
-            long elementSize = tensor.ElementSize, elements = flat.shape[0];
+            using var flat = destination.view(-1);
+            long elementSize = destination.ElementSize, elements = flat.shape[0];
             long perSlice = Math.Max(1, (1L << 30) / elementSize);
             for (long start = 0; start < elements; start += perSlice)
             {
                 using var slice = flat.narrow(0, start, Math.Min(perSlice, elements - start));
                 stream.ReadExactly(slice.bytes);
             }
-            return tensor;
         }
         catch (Exception e) when (e is IOException or EndOfStreamException)
         {
-            tensor.Dispose();
-            throw new InvalidDataException($"Tensor '{entry.Name}' could not be read from '{file}': {e.Message}", e);
+            throw new InvalidDataException($"Tensor '{entry.Name}' could not be read from '{File}': {e.Message}", e);
         }
     }
 }

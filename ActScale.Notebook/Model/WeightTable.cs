@@ -36,11 +36,30 @@ public sealed class WeightTable(IReadOnlyDictionary<string, StoredTensor> tensor
                 $"Tensor '{name}' in '{entry.File}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies [{string.Join(", ", shape)}].");
         }
         // Read (for safetensors: now, this tensor only), convert on the way to the target and free the stored copy.
-        using var loaded = entry.Load();
+        // A tensor that must change dtype or device is read into a reused staging buffer, so loading allocates
+        // nothing but the model's own tensors; one already in the target dtype on the CPU is read in place.
+        using var loaded = entry.InFile && (entry.DType != dtype || device.type != TorchSharp.DeviceType.CPU)
+            ? Staged(entry)
+            : entry.Load();
         using var oriented = transpose ? loaded.t() : loaded.alias();
         var converted = oriented.to(dtype, device).contiguous();
         converted.requires_grad_(false);
         return converted.DetachFromDisposeScope();
+    }
+
+    private readonly Dictionary<ScalarType, Tensor> _staging = new();
+
+    private Tensor Staged(StoredTensor entry)
+    {
+        long count = entry.ElementCount;
+        if (!_staging.TryGetValue(entry.DType, out var buffer) || buffer.shape[0] < count)
+        {
+            buffer?.Dispose();
+            _staging[entry.DType] = buffer = empty([count], entry.DType).DetachFromDisposeScope();
+        }
+        using var used = buffer.narrow(0, 0, count);
+        entry.ReadInto(used);
+        return used.view(entry.Shape);
     }
 
     /// <summary>Tensors the architecture did not take, e.g. HF's cached attention masks (<c>attn.bias</c>).</summary>
@@ -49,6 +68,8 @@ public sealed class WeightTable(IReadOnlyDictionary<string, StoredTensor> tensor
     public void Dispose()
     {
         foreach (var stored in _remaining.Values) stored.Dispose();
+        foreach (var buffer in _staging.Values) buffer.Dispose();
+        _staging.Clear();
         _remaining.Clear();
     }
 }
