@@ -58,7 +58,8 @@ public class FamilyLoadingTests
         File.WriteAllText(configPath, config.ToJsonString());
         using var model = LanguageModel.Load(folder.Path, "cpu");
         using var ids = tensor(FamilyFixtures.Prompt).unsqueeze(0);
-        Assert.Throws<ArgumentException>(() => model.Transformer.Logits(ids).Dispose());
+        var error = Assert.Throws<ArgumentException>(() => model.Transformer.Logits(ids).Dispose());
+        Assert.Contains("sliding_window 8", error.Message);
     }
 
     /// <summary>BF16 weights convert per tensor on load: the same weights stored as BF16 or as F32 give identical logits.</summary>

@@ -24,6 +24,9 @@ public sealed record ModelConfig(
     /// <summary>Key/value heads; fewer than <see cref="HeadCount"/> means grouped-query attention.</summary>
     public int KeyValueHeadCount { get => _keyValueHeadCount ?? HeadCount; init => _keyValueHeadCount = value; }
 
+    /// <summary>Why <see cref="ContextLength"/> is shorter than the checkpoint's own context, when it is.</summary>
+    public string? ContextLimit { get; init; }
+
     /// <summary>Width of one head: <c>head_dim</c> where a config gives it, otherwise width / heads.</summary>
     public int HeadDim { get => _headDim ?? Width / HeadCount; init => _headDim = value; }
 

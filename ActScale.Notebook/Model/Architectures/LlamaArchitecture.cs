@@ -27,9 +27,12 @@ public sealed class LlamaArchitecture : IArchitecture
         // Up to that many tokens this is plain causal attention, so the usable context is capped there; beyond it
         // ActScale would compute something else, and a longer prompt is refused by the context check.
         bool slidingUsed = modelType != "qwen2" || ModelConfig.OptionalBool(raw, "use_sliding_window") == true;
+        string? contextLimit = null;
         if (slidingUsed && ModelConfig.OptionalInt(raw, "sliding_window") is int window && window < context)
         {
             if (window <= 0) throw new InvalidDataException($"'{configPath}' has sliding_window {window}.");
+            contextLimit = $"capped from max_position_embeddings {context} at sliding_window {window}: ActScale computes full causal " +
+                           "attention, which equals sliding-window attention only up to the window";
             context = window;
         }
 
@@ -49,6 +52,7 @@ public sealed class LlamaArchitecture : IArchitecture
         {
             KeyValueHeadCount = keyValueHeads,
             HeadDim = headDim,
+            ContextLimit = contextLimit,
         };
     }
 
