@@ -55,13 +55,13 @@ internal sealed class Llama2cTokenizer : ITokenizerFormat
         if (text.Length == 0) return tokens.ToArray();
         if (_ids.TryGetValue(" ", out var space)) tokens.Add(space);
 
+        Span<byte> bytes = stackalloc byte[4];
         foreach (var rune in text.EnumerateRunes())
         {
             var piece = rune.ToString();
             if (_ids.TryGetValue(piece, out var id)) tokens.Add(id);
             else
             {
-                Span<byte> bytes = stackalloc byte[4];
                 int count = rune.EncodeToUtf8(bytes);
                 for (int i = 0; i < count; i++) tokens.Add(bytes[i] + ByteOffset);
             }
