@@ -112,6 +112,36 @@ public class FamilyLoadingTests
         Assert.True(la.equal(lb).all().item<bool>());
     }
 
+    /// <summary>Sharded safetensors (model.safetensors.index.json) are indexed shard by shard and read lazily.</summary>
+    [Fact]
+    public void ShardedSafetensorsLoadLikeOneFile()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        var source = FamilyFixtures.Folder("tiny-gpt-neox");
+        foreach (var file in Directory.GetFiles(source).Where(f => !f.EndsWith(".safetensors")))
+            File.Copy(file, Path.Combine(folder.Path, Path.GetFileName(file)));
+        ActScale.Runtime.TorchNativeLoader.EnsureLoadable();
+        var tensors = Safetensors.LoadStateDict(Path.Combine(source, "model.safetensors"));
+        var names = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
+        var weightMap = new JsonObject();
+        for (int shard = 0; shard < 2; shard++)
+        {
+            var file = $"model-{shard + 1:D5}-of-00002.safetensors";
+            var part = names.Where((_, i) => i % 2 == shard).ToDictionary(n => n, n => tensors[n]);
+            Safetensors.SaveStateDict(Path.Combine(folder.Path, file), part);
+            foreach (var name in part.Keys) weightMap[name] = file;
+        }
+        foreach (var t in tensors.Values) t.Dispose();
+        File.WriteAllText(Path.Combine(folder.Path, "model.safetensors.index.json"), new JsonObject { ["weight_map"] = weightMap }.ToJsonString());
+
+        using var sharded = LanguageModel.Load(folder.Path, "cpu");
+        using var single = LanguageModel.Load(source, "cpu");
+        using var ids = tensor(FamilyFixtures.Prompt).unsqueeze(0);
+        using var la = sharded.Transformer.Logits(ids);
+        using var lb = single.Transformer.Logits(ids);
+        Assert.True(la.equal(lb).all().item<bool>());
+    }
+
     [Fact]
     public void WrongTensorShapeNamesTheTensorAndFile()
     {
