@@ -94,6 +94,46 @@ public class TokenizerFormatTests
         Assert.Equal(" the cat!", tokenizer.Decode([258, 261, 33]));
     }
 
+    /// <summary>Llama 3's ignore_merges: a pre-token spelled whole in the vocabulary is one token even with no merge path.</summary>
+    [Theory]
+    [InlineData(true, new[] { 258, 263, 262, 261 })]
+    [InlineData(false, new[] { 258, 32, 100, 111, 103, 262, 261 })]
+    public void IgnoreMergesTakesWholeWordsFromTheVocabulary(bool ignoreMerges, int[] expected)
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        var path = Path.Combine(folder.Path, "tokenizer.json");
+        TinyFamilyCheckpoints.WriteByteLevelTokenizerJson(path);
+        var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        root["model"]!["vocab"]!["Ġdog"] = 263;   // no merge builds it
+        root["model"]!["ignore_merges"] = ignoreMerges;
+        File.WriteAllText(path, root.ToJsonString(), new UTF8Encoding(false));
+        var tokenizer = TextTokenizer.FromFolder(folder.Path);
+        Assert.Equal(expected, tokenizer.Encode(" the dog<|endoftext|> cat"));
+        Assert.Equal(" the dog<|endoftext|> cat", tokenizer.Decode(expected));
+    }
+
+    /// <summary>Llama 3 prepends &lt;|begin_of_text|&gt; through its TemplateProcessing post-processor.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TemplateBosIsPrepended(bool ignoreMerges)
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        var path = Path.Combine(folder.Path, "tokenizer.json");
+        TinyFamilyCheckpoints.WriteByteLevelTokenizerJson(path);
+        var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        root["model"]!["ignore_merges"] = ignoreMerges;
+        root["post_processor"] = new JsonObject
+        {
+            ["type"] = "TemplateProcessing",
+            ["single"] = new JsonArray(
+                new JsonObject { ["SpecialToken"] = new JsonObject { ["id"] = "<|endoftext|>", ["type_id"] = 0 } },
+                new JsonObject { ["Sequence"] = new JsonObject { ["id"] = "A", ["type_id"] = 0 } }),
+        };
+        File.WriteAllText(path, root.ToJsonString(), new UTF8Encoding(false));
+        Assert.Equal([262, 258, 261], TextTokenizer.FromFolder(folder.Path).Encode(" the cat"));
+    }
+
     [Fact]
     public void FolderWithoutTokenizerSaysWhatItLooksFor()
     {

@@ -65,7 +65,10 @@ internal static class HuggingFaceBpeTokenizer
         if (root["added_tokens"] is JsonArray added)
             foreach (var token in added.OfType<JsonObject>())
                 special[token["content"]!.GetValue<string>()] = token["id"]!.GetValue<int>();
-        return Create(vocabulary, merges, SplitPattern(root), special, TemplateBos(root), "tokenizer.json (byte-level BPE)", Normalization(root));
+        // Llama 3 sets ignore_merges: a pre-token that is itself in the vocabulary is taken whole, even where the
+        // merges would not reach it.
+        bool ignoreMerges = model["ignore_merges"] is JsonValue flag && flag.TryGetValue<bool>(out var ignore) && ignore;
+        return Create(vocabulary, merges, SplitPattern(root), special, TemplateBos(root), "tokenizer.json (byte-level BPE)", Normalization(root), ignoreMerges);
     }
 
     /// <summary>GPT-2's vocab.json + merges.txt as byte-level BPE with GPT-2's split pattern and &lt;|endoftext|&gt;.</summary>
@@ -80,9 +83,21 @@ internal static class HuggingFaceBpeTokenizer
     }
 
     private static ITokenizerFormat Create(Dictionary<string, int> vocabulary, List<string> merges, string pattern,
-        Dictionary<string, int> special, string? bos, string description, Func<string, string>? normalize = null)
+        Dictionary<string, int> special, string? bos, string description, Func<string, string>? normalize = null, bool ignoreMerges = false)
     {
         foreach (var (content, id) in special) vocabulary.TryAdd(content, id);
+        int size = vocabulary.Values.Max() + 1;
+        if (ignoreMerges)
+        {
+            var plain = BpeTokenizer.Create(new BpeOptions(vocabulary)
+            {
+                Merges = merges,
+                ByteLevel = true,
+                PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), null),
+            });
+            int? bosId = bos is null ? null : vocabulary[bos];
+            return new WholeWordFirstFormat(plain, new Regex(pattern, RegexOptions.Compiled), vocabulary, special, bosId, size, description, normalize);
+        }
         var options = new BpeOptions(vocabulary)
         {
             Merges = merges,
@@ -92,7 +107,7 @@ internal static class HuggingFaceBpeTokenizer
         };
         if (bos is not null) options.BeginningOfSentenceToken = bos;
         var tokenizer = BpeTokenizer.Create(options);
-        return new MlTokenizerFormat(tokenizer, vocabulary.Values.Max() + 1, description, normalize);
+        return new MlTokenizerFormat(tokenizer, size, description, normalize);
     }
 
     /// <summary>
@@ -175,4 +190,63 @@ internal static class HuggingFaceBpeTokenizer
         }
         return null;
     }
+}
+
+/// <summary>
+/// Byte-level BPE with Hugging Face's <c>ignore_merges</c>: special tokens are cut out first, the rest is split
+/// by the pre-tokenizer pattern, and each piece found whole in the vocabulary (in its byte-level spelling) is one
+/// token; other pieces go through the merges.
+/// </summary>
+internal sealed class WholeWordFirstFormat(BpeTokenizer bpe, Regex split, IReadOnlyDictionary<string, int> vocabulary,
+    IReadOnlyDictionary<string, int> special, int? bos, int vocabularySize, string description, Func<string, string>? normalize)
+    : ITokenizerFormat
+{
+    private static readonly char[] ByteAlphabet = BuildByteAlphabet();
+    private readonly string[] _specialByLength = special.Keys.OrderByDescending(k => k.Length).ToArray();
+
+    public string Description => description;
+    public int VocabularySize => vocabularySize;
+
+    /// <summary>GPT-2's byte → printable character table of byte-level vocabularies.</summary>
+    private static char[] BuildByteAlphabet()
+    {
+        var table = new char[256];
+        int extra = 0;
+        for (int b = 0; b < 256; b++)
+            table[b] = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF) ? (char)b : (char)(256 + extra++);
+        return table;
+    }
+
+    public int[] Encode(string text)
+    {
+        if (normalize is not null) text = normalize(text);
+        var ids = new List<int>();
+        if (bos is int b) ids.Add(b);
+        int start = 0;
+        while (start < text.Length)
+        {
+            // The earliest special token (the longest where several start at the same place).
+            int at = -1;
+            string? found = null;
+            foreach (var token in _specialByLength)
+            {
+                int i = text.IndexOf(token, start, StringComparison.Ordinal);
+                if (i >= 0 && (at < 0 || i < at)) { at = i; found = token; }
+            }
+            int end = at < 0 ? text.Length : at;
+            foreach (Match piece in split.Matches(text[start..end]))
+            {
+                var spelled = new string(System.Text.Encoding.UTF8.GetBytes(piece.Value).Select(x => ByteAlphabet[x]).ToArray());
+                if (vocabulary.TryGetValue(spelled, out var whole)) ids.Add(whole);
+                else ids.AddRange(bpe.EncodeToIds(piece.Value));
+            }
+            if (found is null) break;
+            ids.Add(special[found]);
+            start = at + found.Length;
+        }
+        return ids.ToArray();
+    }
+
+    public string Decode(IEnumerable<int> ids) => bpe.Decode(ids) ?? "";
+    public string TokenText(int id) => Decode([id]);
 }
