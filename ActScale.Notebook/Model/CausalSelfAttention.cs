@@ -75,3 +75,20 @@ public sealed class FusedQkvProjection(Linear fused) : IQkvProjection
     }
     public void Dispose() => fused.Dispose();
 }
+
+/// <summary>Separate q, k and v projections (Llama, Qwen2, Mistral), each optionally biased; k and v may have fewer heads.</summary>
+public sealed class SeparateQkvProjection(Linear query, Linear key, Linear value) : IQkvProjection
+{
+    public (Tensor Query, Tensor Key, Tensor Value) Project(Tensor x, int headCount, int keyValueHeadCount, int headDim)
+    {
+        long batch = x.shape[0], length = x.shape[1];
+        Tensor Heads(Linear projection, int heads)
+        {
+            using var flat = projection.Forward(x);
+            using var split = flat.view(batch, length, heads, headDim);
+            return split.transpose(1, 2);
+        }
+        return (Heads(query, headCount), Heads(key, keyValueHeadCount), Heads(value, keyValueHeadCount));
+    }
+    public void Dispose() { query.Dispose(); key.Dispose(); value.Dispose(); }
+}

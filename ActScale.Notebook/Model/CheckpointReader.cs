@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Text.Json.Nodes;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace ActScale.Model;
@@ -8,11 +7,12 @@ namespace ActScale.Model;
 /// <summary>
 /// Finds and reads a Hugging Face checkpoint's weights: <c>model.safetensors</c>, a sharded set named by
 /// <c>model.safetensors.index.json</c>, or <c>pytorch_model.bin</c> as a fallback. Tensors come back on the CPU
-/// in their stored dtype; <see cref="WeightTable"/> moves each to its target as it is taken.
+/// in their stored dtype; <see cref="WeightTable"/> moves each to its target as it is taken. Safetensors
+/// tensors (single file or every shard) are only indexed here and read one at a time as they are taken.
 /// </summary>
 public static class CheckpointReader
 {
-    public static Dictionary<string, (Tensor Tensor, string File)> Read(string folder)
+    public static Dictionary<string, StoredTensor> Read(string folder)
     {
         var single = Path.Combine(folder, "model.safetensors");
         var index = Path.Combine(folder, "model.safetensors.index.json");
@@ -35,27 +35,16 @@ public static class CheckpointReader
         return shards;
     }
 
-    private static Dictionary<string, (Tensor, string)> ReadSafetensors(IEnumerable<string> files)
+    private static Dictionary<string, StoredTensor> ReadSafetensors(IEnumerable<string> files)
     {
-        var result = new Dictionary<string, (Tensor, string)>();
+        var result = new Dictionary<string, StoredTensor>();
         foreach (var file in files)
-        {
-            SafetensorsHeader.Validate(file);
-            Dictionary<string, Tensor> tensors;
-            try
-            {
-                tensors = Safetensors.LoadStateDict(file);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                throw new InvalidDataException($"'{file}' could not be read as safetensors: {e.Message}", e);
-            }
-            foreach (var (name, tensor) in tensors) result[name] = (tensor, file);
-        }
+            foreach (var entry in SafetensorsHeader.Entries(file))
+                result[entry.Name] = StoredTensor.InSafetensors(file, entry);
         return result;
     }
 
-    private static Dictionary<string, (Tensor, string)> ReadPickle(string file)
+    private static Dictionary<string, StoredTensor> ReadPickle(string file)
     {
         Hashtable table;
         try
@@ -66,9 +55,9 @@ public static class CheckpointReader
         {
             throw new InvalidDataException($"'{file}' could not be read as a PyTorch checkpoint: {e.Message}", e);
         }
-        var result = new Dictionary<string, (Tensor, string)>();
+        var result = new Dictionary<string, StoredTensor>();
         foreach (DictionaryEntry entry in table)
-            if (entry.Value is Tensor tensor) result[(string)entry.Key] = (tensor, file);
+            if (entry.Value is Tensor tensor) result[(string)entry.Key] = StoredTensor.Loaded(tensor, file);
         return result;
     }
 }

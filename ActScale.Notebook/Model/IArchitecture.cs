@@ -20,7 +20,8 @@ public interface IArchitecture
 
 public static class ArchitectureRegistry
 {
-    private static readonly List<IArchitecture> Architectures = [new Architectures.Gpt2Architecture()];
+    private static readonly List<IArchitecture> Architectures =
+        [new Architectures.Gpt2Architecture(), new Architectures.LlamaArchitecture(), new Architectures.GptNeoXArchitecture()];
 
     public static IEnumerable<string> SupportedModelTypes => Architectures.SelectMany(a => a.ModelTypes);
 

@@ -25,6 +25,39 @@ public sealed class LayerNorm(Tensor weight, Tensor bias, double epsilon) : ILay
     public void Dispose() { weight.Dispose(); bias.Dispose(); }
 }
 
+/// <summary>
+/// Root-mean-square norm (Llama family): x / sqrt(mean(x²) + ε) · weight, with no centring and no bias.
+/// Half-precision inputs are normed in float32 and cast back before the weight, as Hugging Face does.
+/// </summary>
+public sealed class RmsNorm(Tensor weight, double epsilon) : ILayer
+{
+    public Tensor Forward(Tensor x)
+    {
+        bool upcast = x.dtype != ScalarType.Float32 && x.dtype != ScalarType.Float64;
+        using var wide = upcast ? x.to_type(ScalarType.Float32) : x.alias();
+        using var meanSquare = wide.square().mean([-1L], keepdim: true);
+        using var inverse = (meanSquare + epsilon).rsqrt_();
+        using var normed = wide * inverse;
+        using var back = upcast ? normed.to_type(x.dtype) : normed.alias();
+        return back * weight;
+    }
+    public void Dispose() => weight.Dispose();
+}
+
+/// <summary>Gated MLP (SwiGLU in Llama): down(act(gate(x)) · up(x)).</summary>
+public sealed class GatedFeedForward(Linear gate, Linear up, Linear down, Func<Tensor, Tensor> activation) : ILayer
+{
+    public Tensor Forward(Tensor x)
+    {
+        using var gated = gate.Forward(x);
+        using var activated = activation(gated);
+        using var lifted = up.Forward(x);
+        using var product = activated * lifted;
+        return down.Forward(product);
+    }
+    public void Dispose() { gate.Dispose(); up.Dispose(); down.Dispose(); }
+}
+
 /// <summary>Two-layer MLP with an elementwise activation in between (GPT-2, GPT-NeoX).</summary>
 public sealed class FeedForward(Linear up, Linear down, Func<Tensor, Tensor> activation) : ILayer
 {

@@ -18,7 +18,17 @@ public sealed record ModelConfig(
     string Activation,
     JsonObject Raw)
 {
-    public int HeadDim => Width / HeadCount;
+    private readonly int? _keyValueHeadCount;
+    private readonly int? _headDim;
+
+    /// <summary>Key/value heads; fewer than <see cref="HeadCount"/> means grouped-query attention.</summary>
+    public int KeyValueHeadCount { get => _keyValueHeadCount ?? HeadCount; init => _keyValueHeadCount = value; }
+
+    /// <summary>Why <see cref="ContextLength"/> is shorter than the checkpoint's own context, when it is.</summary>
+    public string? ContextLimit { get; init; }
+
+    /// <summary>Width of one head: <c>head_dim</c> where a config gives it, otherwise width / heads.</summary>
+    public int HeadDim { get => _headDim ?? Width / HeadCount; init => _headDim = value; }
 
     public static ModelConfig Read(string configPath)
     {
@@ -49,6 +59,12 @@ public sealed record ModelConfig(
 
     internal static double? OptionalDouble(JsonObject raw, string key) =>
         raw[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+
+    internal static bool? OptionalBool(JsonObject raw, string key) =>
+        raw[key] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : null;
+
+    internal static string? OptionalString(JsonObject raw, string key) =>
+        raw[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     public string ToJson() => Raw.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 }

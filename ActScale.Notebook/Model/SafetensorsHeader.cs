@@ -15,7 +15,13 @@ public static class SafetensorsHeader
     };
 
     /// <summary>Tensor name → shape, after checking every entry fits inside the file.</summary>
-    public static IReadOnlyDictionary<string, long[]> Validate(string path)
+    public static IReadOnlyDictionary<string, long[]> Validate(string path) => Entries(path).ToDictionary(e => e.Name, e => e.Shape);
+
+    /// <summary>Where one tensor's bytes lie: <see cref="Offset"/> counts from the start of the file.</summary>
+    public sealed record Entry(string Name, string DType, long[] Shape, long Offset, long Length);
+
+    /// <summary>Every tensor of the file with its dtype, shape and byte range, after checking each fits inside the file.</summary>
+    public static IReadOnlyList<Entry> Entries(string path)
     {
         using var stream = File.OpenRead(path);
         long fileLength = stream.Length;
@@ -39,7 +45,7 @@ public static class SafetensorsHeader
         }
 
         long dataLength = fileLength - 8 - headerLength;
-        var shapes = new Dictionary<string, long[]>();
+        var entries = new List<Entry>();
         foreach (var (name, node) in header)
         {
             if (name == "__metadata__") continue;
@@ -54,9 +60,9 @@ public static class SafetensorsHeader
                 throw Corrupt(path, $"tensor '{name}' spans {offsets[1] - offsets[0]} bytes but shape [{string.Join(", ", shape)}] × {dtype} needs {expected}");
             if (offsets[0] < 0 || offsets[1] > dataLength)
                 throw Corrupt(path, $"tensor '{name}' ends at byte {offsets[1]} of the data but the file holds only {dataLength}: the file is truncated");
-            shapes[name] = shape;
+            entries.Add(new Entry(name, dtype, shape, 8 + headerLength + offsets[0], expected));
         }
-        return shapes;
+        return entries;
     }
 
     private static InvalidDataException Corrupt(string path, string why) =>

@@ -1,22 +1,46 @@
-using Microsoft.ML.Tokenizers;
+using ActScale.Model.Tokenizers;
 
 namespace ActScale.Model;
 
 /// <summary>
 /// The model's tokenizer behind one small surface: ids for text, text for ids, and the display string of a
-/// single token (for heatmap axes). GPT-2 folders use byte-level BPE from vocab.json + merges.txt.
+/// single token (for heatmap axes). Each file format lives in its own class under Model/Tokenizers;
+/// <see cref="FromFolder"/> picks the one a checkpoint folder carries.
 /// </summary>
 public sealed class TextTokenizer
 {
-    private readonly Tokenizer _tokenizer;
+    private readonly ITokenizerFormat _format;
 
-    private TextTokenizer(Tokenizer tokenizer, int vocabularySize)
+    private TextTokenizer(ITokenizerFormat format) => _format = format;
+
+    public int VocabularySize => _format.VocabularySize;
+
+    /// <summary>Which file format this tokenizer was read from, e.g. "tokenizer.json (byte-level BPE)".</summary>
+    public string Format => _format.Description;
+
+    /// <summary>
+    /// The tokenizer of a checkpoint folder, tried in this order: a byte-level BPE <c>tokenizer.json</c>
+    /// (GPT-NeoX, Llama 3, Qwen2), a SentencePiece <c>tokenizer.model</c> (Llama 2, Mistral), GPT-2's
+    /// <c>vocab.json</c> + <c>merges.txt</c>, and llama2.c's <c>tok*.vocab.json</c>.
+    /// </summary>
+    public static TextTokenizer FromFolder(string folder)
     {
-        _tokenizer = tokenizer;
-        VocabularySize = vocabularySize;
+        var json = Path.Combine(folder, "tokenizer.json");
+        string? jsonProblem = null;
+        if (File.Exists(json))
+        {
+            jsonProblem = HuggingFaceBpeTokenizer.Unsupported(json);
+            if (jsonProblem is null) return Read(folder, () => HuggingFaceBpeTokenizer.Read(json));
+        }
+        var sentencePiece = Path.Combine(folder, "tokenizer.model");
+        if (File.Exists(sentencePiece)) return Read(folder, () => SentencePieceFormat.Read(sentencePiece));
+        if (File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt"))) return FromGpt2Files(folder);
+        var llama2c = Directory.GetFiles(folder, "tok*.vocab.json").OrderBy(f => f, StringComparer.Ordinal).FirstOrDefault();
+        if (llama2c is not null) return Read(folder, () => Llama2cTokenizer.Read(llama2c));
+        throw new FileNotFoundException(
+            $"No tokenizer in '{folder}'. ActScale reads tokenizer.json (byte-level BPE), tokenizer.model (SentencePiece), " +
+            "vocab.json + merges.txt (GPT-2) or llama2.c's tok*.vocab.json." + (jsonProblem is null ? "" : $" The tokenizer.json there is not usable: {jsonProblem}."));
     }
-
-    public int VocabularySize { get; }
 
     public static TextTokenizer FromGpt2Files(string folder)
     {
@@ -25,23 +49,27 @@ public sealed class TextTokenizer
         foreach (var file in new[] { vocab, merges })
             if (!File.Exists(file))
                 throw new FileNotFoundException($"Tokenizer file '{file}' is missing; a GPT-2 folder needs vocab.json and merges.txt.", file);
+        // Microsoft.ML's CodeGenTokenizer was used here before; it maps runs of spaces to CodeGen's extra ids
+        // (50257+), outside GPT-2's vocabulary, so the plain byte-level BPE reader is used instead.
+        return Read(folder, () => HuggingFaceBpeTokenizer.ReadGpt2Files(vocab, merges));
+    }
+
+    private static TextTokenizer Read(string folder, Func<ITokenizerFormat> read)
+    {
         try
         {
-            using var vocabStream = File.OpenRead(vocab);
-            using var mergesStream = File.OpenRead(merges);
-            var tokenizer = CodeGenTokenizer.Create(vocabStream, mergesStream, addPrefixSpace: false, addBeginOfSentence: false, addEndOfSentence: false);
-            return new TextTokenizer(tokenizer, tokenizer.Vocabulary.Count);
+            return new TextTokenizer(read());
         }
-        catch (Exception e) when (e is not FileNotFoundException)
+        catch (Exception e) when (e is not (FileNotFoundException or NotSupportedException or OutOfMemoryException))
         {
             throw new InvalidDataException($"The tokenizer files in '{folder}' could not be read: {e.Message}", e);
         }
     }
 
-    public int[] Encode(string text) => _tokenizer.EncodeToIds(text).ToArray();
+    public int[] Encode(string text) => _format.Encode(text);
 
-    public string Decode(IEnumerable<int> ids) => _tokenizer.Decode(ids) ?? "";
+    public string Decode(IEnumerable<int> ids) => _format.Decode(ids);
 
     /// <summary>The text of one token, as a person reads it (a leading space stays a space).</summary>
-    public string TokenText(int id) => Decode([id]);
+    public string TokenText(int id) => _format.TokenText(id);
 }

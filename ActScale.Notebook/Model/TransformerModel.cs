@@ -30,7 +30,8 @@ public sealed class TransformerModel(
     {
         if (ids.dim() != 2) throw new ArgumentException($"Token ids must be [batch, position]; got shape [{string.Join(", ", ids.shape)}].");
         if (ids.shape[1] > Config.ContextLength)
-            throw new ArgumentException($"The prompt has {ids.shape[1]} tokens but the model's context holds {Config.ContextLength}. Shorten the prompt.");
+            throw new ArgumentException($"The prompt has {ids.shape[1]} tokens but the model's context holds {Config.ContextLength}" +
+                (Config.ContextLimit is null ? "" : $" ({Config.ContextLimit})") + ". Shorten the prompt.");
         var x = embed(ids);
         foreach (var block in blocks) x = block.Forward(x, hooks);
         using (x) return finalNorm.Forward(x);

@@ -6,10 +6,10 @@ namespace ActScale.Model;
 /// The tensors of a checkpoint by name, handed out once each, checked for shape and moved straight to the
 /// model's device and dtype. Every error names the file and the tensor, so a broken checkpoint is found fast.
 /// </summary>
-public sealed class WeightTable(IReadOnlyDictionary<string, (Tensor Tensor, string File)> tensors, Device device, ScalarType dtype)
+public sealed class WeightTable(IReadOnlyDictionary<string, StoredTensor> tensors, Device device, ScalarType dtype)
     : IDisposable
 {
-    private readonly Dictionary<string, (Tensor Tensor, string File)> _remaining = new(tensors);
+    private readonly Dictionary<string, StoredTensor> _remaining = new(tensors);
 
     public bool Contains(string name) => _remaining.ContainsKey(name);
 
@@ -29,14 +29,37 @@ public sealed class WeightTable(IReadOnlyDictionary<string, (Tensor Tensor, stri
             throw new InvalidDataException(
                 $"The checkpoint has no tensor '{name}' (files: {string.Join(", ", tensors.Values.Select(v => Path.GetFileName(v.File)).Distinct())}). " +
                 "The weights do not match config.json, or the file is incomplete.");
-        using var loaded = entry.Tensor;
-        if (!loaded.shape.SequenceEqual(shape))
+        if (!entry.Shape.SequenceEqual(shape))
+        {
+            entry.Dispose();
             throw new InvalidDataException(
-                $"Tensor '{name}' in '{entry.File}' has shape [{string.Join(", ", loaded.shape)}] but config.json implies [{string.Join(", ", shape)}].");
+                $"Tensor '{name}' in '{entry.File}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies [{string.Join(", ", shape)}].");
+        }
+        // Read (for safetensors: now, this tensor only), convert on the way to the target and free the stored copy.
+        // A tensor that must change dtype or device is read into a reused staging buffer, so loading allocates
+        // nothing but the model's own tensors; one already in the target dtype on the CPU is read in place.
+        using var loaded = entry.InFile && (entry.DType != dtype || device.type != TorchSharp.DeviceType.CPU)
+            ? Staged(entry)
+            : entry.Load();
         using var oriented = transpose ? loaded.t() : loaded.alias();
         var converted = oriented.to(dtype, device).contiguous();
         converted.requires_grad_(false);
         return converted.DetachFromDisposeScope();
+    }
+
+    private readonly Dictionary<ScalarType, Tensor> _staging = new();
+
+    private Tensor Staged(StoredTensor entry)
+    {
+        long count = entry.ElementCount;
+        if (!_staging.TryGetValue(entry.DType, out var buffer) || buffer.shape[0] < count)
+        {
+            buffer?.Dispose();
+            _staging[entry.DType] = buffer = empty([count], entry.DType).DetachFromDisposeScope();
+        }
+        using var used = buffer.narrow(0, 0, count);
+        entry.ReadInto(used);
+        return used.view(entry.Shape);
     }
 
     /// <summary>Tensors the architecture did not take, e.g. HF's cached attention masks (<c>attn.bias</c>).</summary>
@@ -44,7 +67,9 @@ public sealed class WeightTable(IReadOnlyDictionary<string, (Tensor Tensor, stri
 
     public void Dispose()
     {
-        foreach (var (tensor, _) in _remaining.Values) tensor.Dispose();
+        foreach (var stored in _remaining.Values) stored.Dispose();
+        foreach (var buffer in _staging.Values) buffer.Dispose();
+        _staging.Clear();
         _remaining.Clear();
     }
 }
