@@ -18,7 +18,7 @@ public class TaskTests
         var e = Invalid([new("The capital of Malaysia is", " Kuala Lumpur", " Paris", "train")]);
         Assert.Contains("Prompt #1 \"The capital of Malaysia is\"", e.Message);
         Assert.Contains("correct answer \" Kuala Lumpur\" is", e.Message);
-        Assert.Matches(@"is \d+ tokens \[\"", e.Message);
+        Assert.Matches("is [0-9]+ tokens \\[\"", e.Message);
         Assert.Contains("Lumpur\"]", e.Message);
         Assert.Contains("exactly one token", e.Message);
     }
