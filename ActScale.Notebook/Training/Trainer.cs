@@ -65,6 +65,7 @@ public static class Trainer
     private static InterventionRun Run(LanguageModel model, PreparedTask task, TrainingOptions options, string name,
         IProgress<TrainingProgress>? progress, CancellationToken cancellation)
     {
+        using var runScope = NewDisposeScope();
         var device = model.Device;
         var train = task.Train;
         manual_seed(options.Seed);
@@ -79,16 +80,16 @@ public static class Trainer
         using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
         var hooks = new HookSet();
         using var attached = intervention.Attach(hooks);
-        using var best = parameters.detach().clone();
-        using var lastGood = parameters.detach().clone();
-        using var bestLoss = full(1, double.PositiveInfinity, ScalarType.Float32, device).squeeze();
+        var best = parameters.detach().clone();
+        var lastGood = parameters.detach().clone();
+        var bestLoss = full(1, double.PositiveInfinity, ScalarType.Float32, device).squeeze();
         var history = new List<TrainingProgress>();
         var clock = Stopwatch.StartNew();
         int step = 0;
         bool cancelled = false;
 
         InterventionRun Snapshot(Tensor values, bool wasCancelled) => new(name, options, model.Identity, model.Config.LayerCount,
-            model.Config.Width, task.PromptLength, task.TokenLabels, values.detach().clone(), wasCancelled, step, clock.Elapsed, history.ToArray());
+            model.Config.Width, task.PromptLength, task.TokenLabels, values.detach().clone().DetachFromDisposeScope(), wasCancelled, step, clock.Elapsed, history.ToArray());
 
         while (step < options.Steps)
         {
