@@ -23,8 +23,8 @@ public static class RandomGpt2
         };
         var architecture = new Gpt2Architecture();
         var config = architecture.ReadConfig(raw, "(in memory)");
-        var tensors = new Dictionary<string, (Tensor, string)>();
-        void Add(string name, params long[] shape) => tensors["transformer." + name] = (randn(shape) * 0.02f, "(random)");
+        var tensors = new Dictionary<string, StoredTensor>();
+        void Add(string name, params long[] shape) => tensors["transformer." + name] = StoredTensor.Loaded(randn(shape) * 0.02f, "(random)");
         Add("wte.weight", vocabulary, width);
         Add("wpe.weight", context, width);
         Add("ln_f.weight", width); Add("ln_f.bias", width);
