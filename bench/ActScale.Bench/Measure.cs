@@ -20,14 +20,17 @@ public static class Measure
 
     public static double Median(double[] values)
     {
-        var sorted = values.OrderBy(v => v).ToArray();
+        var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    /// <summary>Peak resident set size of this process so far (VmHWM), in MiB.</summary>
-    public static double PeakResidentMiB() =>
-        File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:")).Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024).FirstOrDefault();
+    /// <summary>Resets the kernel's peak-RSS mark (Linux ≥ 4.0), so the next <see cref="PeakResidentMiB"/> covers one phase.</summary>
+    public static void ResetPeak() => File.WriteAllText("/proc/self/clear_refs", "5");
 
-    public static double ResidentMiB() =>
-        File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmRSS:")).Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024).FirstOrDefault();
+    /// <summary>Peak resident set size (VmHWM) since the last reset, in MiB.</summary>
+    public static double PeakResidentMiB() => StatusMiB("VmHWM:");
+
+    private static double StatusMiB(string key) =>
+        File.ReadLines("/proc/self/status").Where(l => l.StartsWith(key))
+            .Select(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024).First();
 }

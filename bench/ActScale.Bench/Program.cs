@@ -1,46 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
 using ActScale.Bench;
+using ActScale.Interventions;
+using ActScale.Model;
 using ActScale.Runtime;
+using ActScale.Tasks;
+using ActScale.Training;
 using static TorchSharp.torch;
 
-// Prints speed figures; never a pass/fail. Usage: dotnet run -c Release --project bench/ActScale.Bench [-- --shape small --batch 8 --length 32 --repeats 5]
-var options = Options.Parse(args);
-TorchNativeLoader.EnsureLoadable();
-var device = ComputeDevice.Resolve(options.Device, Console.WriteLine);
-Console.WriteLine($"ActScale bench — {DateTime.UtcNow:yyyy-MM-dd} — {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, device {device}");
+// Prints speed figures; never a pass/fail. See bench/README.md for the cases and bench/compare for the PyTorch side.
+var options = BenchOptions.Parse(args);
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
+if (options.Threads > 0) set_num_threads(options.Threads);
+var device = ComputeDevice.Resolve(options.Device, Console.Error.WriteLine);
+Console.WriteLine($"# ActScale bench {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, device {device}");
 
 double matmulRate = MatmulRate(device);
-Console.WriteLine($"matmul 2048³ float32: {matmulRate / 1e9:F1} GFLOP/s (the arithmetic limit used below)");
+Console.WriteLine($"# matmul 2048^3 float32: {matmulRate / 1e9:F1} GFLOP/s (the arithmetic limit for 'x of limit')");
+Console.WriteLine("impl,model,layers,batch,length,case,median_ms,min_ms,max_ms,tokens_per_s,x_of_limit,peak_rss_mib");
+var tokenizer = Path.Combine(FindRepoRoot(), "data", "tokenizers", "gpt2");
 
-var (layers, width, heads) = RandomGpt2.Shapes[options.Shape];
-using var model = RandomGpt2.Build(layers, width, heads, device);
-using var ids = randint(0, 50257, [options.Batch, options.Length], dtype: ScalarType.Int64, device: device);
-
-var forward = Measure.Seconds(() =>
+foreach (var shape in options.Shapes)
+foreach (var layers in options.LayerCounts(shape))
 {
-    using var _ = no_grad();
-    using var scope = NewDisposeScope();
-    var hidden = model.Hidden(ids);
-    model.Unembed(hidden[.., -1]).sum().item<float>();
-}, options.Repeats);
-double flops = RandomGpt2.ForwardFlops(layers, width, options.Batch, options.Length, 50257, allPositionsToVocabulary: false);
-double median = Measure.Median(forward);
-Console.WriteLine($"forward GPT-2-{options.Shape} batch {options.Batch}×{options.Length}: median {median * 1000:F0} ms (min {forward.Min() * 1000:F0}, max {forward.Max() * 1000:F0}), " +
-                  $"{options.Batch * options.Length / median:F0} tokens/s, {flops / median / 1e9:F1} GFLOP/s, {median / (flops / matmulRate):F2}× of limit, peak RSS {Measure.PeakResidentMiB():F0} MiB");
+    string folder = shape == "default" ? ModelLocator.DefaultModelFolder() : RandomGpt2.Folder(shape, layers, RandomGpt2.Shapes[shape].Width, RandomGpt2.Shapes[shape].Heads, tokenizer);
+    Measure.ResetPeak();
+    var loadClock = Stopwatch.StartNew();
+    using var model = LanguageModel.Load(folder, options.Device);
+    Emit(shape, model.Config.LayerCount, 0, 0, "load", [loadClock.Elapsed.TotalSeconds], double.NaN, double.NaN);
+    foreach (var batch in options.Batches)
+    foreach (var length in options.Lengths)
+        RunCase(model, shape, batch, length);
+}
+
+void RunCase(LanguageModel model, string shape, int batch, int length)
+{
+    int layers = model.Config.LayerCount, width = model.Config.Width;
+    var examples = SyntheticPrompts(model, batch, length);
+    using var ids = tensor(examples.SelectMany(e => model.Tokenizer.Encode(e.Prompt).Select(i => (long)i)).ToArray(), [batch, length], device: model.Device);
+    using var doubled = cat([ids, ids]);
+
+    // Inference: the same doubled batch an evaluation or training step runs, without gradients.
+    Measure.ResetPeak();
+    var forward = Measure.Seconds(() =>
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var hidden = model.Transformer.Hidden(doubled);
+        model.Transformer.Unembed(hidden[.., -1]).sum().item<float>();
+    }, options.Repeats);
+    double inferencePeak = Measure.PeakResidentMiB();
+    Emit(shape, layers, batch, length, "forward", forward, RandomGpt2.ForwardFlops(layers, width, 2 * batch, length), inferencePeak, 2 * batch * length);
+
+    foreach (var method in options.Methods)
+    {
+        using var task = PreparedTask.Prepare(model, examples, Intervention.IsPositional(method), method.ToString(), batchSize: batch);
+        var trainOptions = new TrainingOptions(method, BatchSize: batch, Steps: 1, ReportEvery: 1);
+        Trainer.Train(model, task, trainOptions).Dispose(); // warm-up: first-call allocations and kernel selection
+        Measure.ResetPeak();
+        var steps = new double[options.Repeats];
+        for (int r = 0; r < options.Repeats; r++)
+        {
+            using var run = Trainer.Train(model, task, trainOptions with { Steps = options.StepsPerRepeat, ReportEvery = options.StepsPerRepeat });
+            steps[r] = run.TrainingTime.TotalSeconds / options.StepsPerRepeat;
+        }
+        Emit(shape, layers, batch, length, "train_" + method.ToString().ToLowerInvariant(), steps,
+            RandomGpt2.TrainingStepFlops(layers, width, batch, length), Measure.PeakResidentMiB(), 2 * batch * length);
+    }
+}
+
+void Emit(string shape, int layers, int batch, int length, string name, double[] seconds, double flops, double peakMiB, double tokens = double.NaN)
+{
+    double median = Measure.Median(seconds);
+    double limit = double.IsNaN(flops) ? double.NaN : median / (flops / matmulRate);
+    Console.WriteLine(string.Join(",", "actscale", shape, layers, batch, length, name, $"{median * 1000:F1}", $"{seconds.Min() * 1000:F1}",
+        $"{seconds.Max() * 1000:F1}", double.IsNaN(tokens) ? "" : $"{tokens / median:F0}", double.IsNaN(limit) ? "" : $"{limit:F2}",
+        double.IsNaN(peakMiB) ? "" : $"{peakMiB:F0}"));
+}
+
+static List<PromptExample> SyntheticPrompts(LanguageModel model, int count, int length)
+{
+    string[] words = [" Mary", " John", " the", " store", " gave", " a", " drink", " to", " Paris", " capital", " of", " France"];
+    var prompts = new List<PromptExample>();
+    for (int i = 0; i < count; i++)
+        prompts.Add(new PromptExample(string.Concat(Enumerable.Range(0, length).Select(j => words[(i + j * 5) % words.Length])), " Paris", " Rome", PromptExample.Train));
+    return prompts;
+}
 
 static double MatmulRate(Device device)
 {
     using var a = randn(2048, 2048, device: device);
     using var b = randn(2048, 2048, device: device);
     var times = Measure.Seconds(() => { using var c = a.matmul(b); c[0, 0].item<float>(); }, repeats: 5);
-    return 2.0 * 2048 * 2048 * 2048 / times.Min();
+    return 2.0 * 2048 * 2048 * 2048 / Measure.Median(times);
 }
 
-sealed record Options(string Shape, int Batch, int Length, int Repeats, string Device)
+static string FindRepoRoot()
 {
-    public static Options Parse(string[] args)
-    {
-        string Get(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
-        return new(Get("--shape", "small"), int.Parse(Get("--batch", "8")), int.Parse(Get("--length", "32")),
-            int.Parse(Get("--repeats", "5")), Get("--device", "auto"));
-    }
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "ActScale.sln"))) return dir.FullName;
+    throw new DirectoryNotFoundException("Run the bench from inside the ActScale checkout.");
 }

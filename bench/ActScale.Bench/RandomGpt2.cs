@@ -1,11 +1,13 @@
 using System.Text.Json.Nodes;
-using ActScale.Model;
-using ActScale.Model.Architectures;
+using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace ActScale.Bench;
 
-/// <summary>GPT-2-shaped models with random weights, built in memory through the same architecture code as a checkpoint.</summary>
+/// <summary>
+/// GPT-2-shaped checkpoints with random weights, written once as Hugging Face folders so ActScale and the
+/// PyTorch reference load exactly the same file through their own loaders.
+/// </summary>
 public static class RandomGpt2
 {
     public static readonly Dictionary<string, (int Layers, int Width, int Heads)> Shapes = new()
@@ -14,41 +16,62 @@ public static class RandomGpt2
         ["medium"] = (24, 1024, 16),
     };
 
-    public static TransformerModel Build(int layers, int width, int heads, Device device, int context = 1024, int vocabulary = 50257)
+    public const int Vocabulary = 50257;
+
+    /// <summary>Path of the folder for this shape, written (seeded) if it is not there yet.</summary>
+    public static string Folder(string shape, int layers, int width, int heads, string tokenizerFolder, int context = 1024)
     {
-        var raw = new JsonObject
+        var folder = Path.Combine(Path.GetTempPath(), "actscale-bench", $"gpt2-{shape}-L{layers}");
+        if (File.Exists(Path.Combine(folder, "model.safetensors"))) return folder;
+        Directory.CreateDirectory(folder);
+        var config = new JsonObject
         {
             ["model_type"] = "gpt2", ["n_layer"] = layers, ["n_embd"] = width, ["n_head"] = heads,
-            ["n_positions"] = context, ["vocab_size"] = vocabulary,
+            ["n_positions"] = context, ["n_ctx"] = context, ["vocab_size"] = Vocabulary,
+            ["layer_norm_epsilon"] = 1e-5, ["activation_function"] = "gelu_new",
         };
-        var architecture = new Gpt2Architecture();
-        var config = architecture.ReadConfig(raw, "(in memory)");
-        var tensors = new Dictionary<string, StoredTensor>();
-        void Add(string name, params long[] shape) => tensors["transformer." + name] = StoredTensor.Loaded(randn(shape) * 0.02f, "(random)");
-        Add("wte.weight", vocabulary, width);
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        foreach (var file in new[] { "vocab.json", "merges.txt" })
+            File.Copy(Path.Combine(tokenizerFolder, file), Path.Combine(folder, file), overwrite: true);
+
+        manual_seed(0);
+        var tensors = new Dictionary<string, Tensor>();
+        void Add(string name, params long[] shape) => tensors["transformer." + name] = randn(shape) * 0.02f;
+        void Norm(string name) { tensors[$"transformer.{name}.weight"] = ones(width); tensors[$"transformer.{name}.bias"] = zeros(width); }
+        Add("wte.weight", Vocabulary, width);
         Add("wpe.weight", context, width);
-        Add("ln_f.weight", width); Add("ln_f.bias", width);
+        Norm("ln_f");
         for (int l = 0; l < layers; l++)
         {
             var p = $"h.{l}.";
-            Add(p + "ln_1.weight", width); Add(p + "ln_1.bias", width);
-            Add(p + "ln_2.weight", width); Add(p + "ln_2.bias", width);
+            Norm(p + "ln_1"); Norm(p + "ln_2");
             Add(p + "attn.c_attn.weight", width, 3 * width); Add(p + "attn.c_attn.bias", 3 * width);
             Add(p + "attn.c_proj.weight", width, width); Add(p + "attn.c_proj.bias", width);
             Add(p + "mlp.c_fc.weight", width, 4 * width); Add(p + "mlp.c_fc.bias", 4 * width);
             Add(p + "mlp.c_proj.weight", 4 * width, width); Add(p + "mlp.c_proj.bias", width);
         }
-        using var weights = new WeightTable(tensors, device, ScalarType.Float32);
-        return architecture.Build(config, weights, device, ScalarType.Float32);
+        var temporary = Path.Combine(folder, "model.safetensors.tmp");
+        Safetensors.SaveStateDict(temporary, tensors);
+        File.Move(temporary, Path.Combine(folder, "model.safetensors"), overwrite: true);
+        foreach (var t in tensors.Values) t.Dispose();
+        return folder;
     }
 
-    /// <summary>Multiply-adds ×2 of one forward over batch×length tokens, projecting only the last position to the vocabulary.</summary>
-    public static double ForwardFlops(int layers, int width, long batch, long length, long vocabulary, bool allPositionsToVocabulary)
+    /// <summary>
+    /// Floating-point operations (2 per multiply-add) of one forward over rows×length tokens that projects only
+    /// each row's last position to the vocabulary, as ActScale's training and evaluation do.
+    /// </summary>
+    public static double ForwardFlops(int layers, int width, long rows, long length)
     {
-        double tokens = batch * length;
-        double perTokenMatmuls = layers * 12.0 * width * width; // qkv 3d², out d², mlp 8d²
-        double attention = layers * 2.0 * length * width;        // scores and weighted sum, causal ≈ half of 4·T·d
-        double head = (allPositionsToVocabulary ? tokens : batch) * vocabulary * width;
-        return 2 * (tokens * (perTokenMatmuls + attention) + head);
+        double tokens = rows * length;
+        double projections = layers * 12.0 * width * width;    // qkv 3d², out d², mlp 8d² per token
+        double attention = layers * 2.0 * length * width;        // QKᵀ and AV, causal half of 4·T·d per token
+        return 2 * (tokens * (projections + attention) + rows * (double)Vocabulary * width);
     }
+
+    /// <summary>
+    /// One training step: the forward over both β rows, then a backward that computes activation gradients only
+    /// (weights are frozen), which costs about as much again.
+    /// </summary>
+    public static double TrainingStepFlops(int layers, int width, long batch, long length) => 2 * ForwardFlops(layers, width, 2 * batch, length);
 }
