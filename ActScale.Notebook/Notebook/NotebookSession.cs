@@ -1,0 +1,84 @@
+using System.Runtime.CompilerServices;
+using ActScale.Model;
+using Microsoft.DotNet.Interactive;
+using Microsoft.DotNet.Interactive.CSharp;
+
+namespace ActScale.Notebook;
+
+/// <summary>
+/// What one notebook kernel holds between magic commands: the model, the prompts, and every run trained so
+/// far. A failed command never removes a run; only a successful train or sweep adds or replaces one.
+/// </summary>
+public sealed class NotebookSession
+{
+    private static readonly ConditionalWeakTable<Kernel, NotebookSession> Sessions = new();
+    private readonly Dictionary<string, object> _runs = new(StringComparer.Ordinal);
+    private readonly List<string> _order = new();
+    private int _training;
+
+    private NotebookSession(Kernel root) => Root = root;
+
+    public static NotebookSession For(Kernel kernel) => Sessions.GetValue(kernel.RootKernel, k => new NotebookSession(k));
+
+    public Kernel Root { get; }
+    public LanguageModel? Model { get; internal set; }
+
+    public LanguageModel RequireModel() =>
+        Model ?? throw new UsageException("No model is loaded. Run `#!actscale load` first (add --model PATH for your own checkpoint).");
+
+    public IReadOnlyList<string> RunNames => _order.ToArray();
+    public string? LastRunName => _order.Count > 0 ? _order[^1] : null;
+
+    internal void AddRun(string name, object run)
+    {
+        _runs[name] = run;
+        _order.Remove(name);
+        _order.Add(name);
+    }
+
+    internal T RequireRun<T>(string? name) where T : class
+    {
+        if (_order.Count == 0)
+            throw new UsageException("No run has been trained yet. Run `#!actscale train` first.");
+        var key = string.IsNullOrWhiteSpace(name) ? LastRunName! : name.Trim();
+        if (!_runs.TryGetValue(key, out var run))
+            throw new UsageException($"There is no run named '{key}'. Runs in this session: {string.Join(", ", _order)}.");
+        return run as T ?? throw new UsageException($"Run '{key}' is not a trained run.");
+    }
+
+    internal IEnumerable<(string Name, object Run)> AllRuns() => _order.Select(n => (n, _runs[n]));
+
+    /// <summary>Only one training at a time: a second train is refused, not queued.</summary>
+    internal IDisposable BeginTraining(string what)
+    {
+        if (Interlocked.CompareExchange(ref _training, 1, 0) != 0)
+            throw new UsageException($"A training is already running in this notebook; wait for it to finish (or interrupt it) before starting {what}.");
+        return new Release(() => Interlocked.Exchange(ref _training, 0));
+    }
+
+    public bool IsTraining => Volatile.Read(ref _training) != 0;
+
+    /// <summary>Makes a value visible to C# cells under <paramref name="name"/>.</summary>
+    internal async Task ShareAsync(string name, object value, Type type)
+    {
+        var csharp = Root is CompositeKernel composite
+            ? composite.ChildKernels.OfType<CSharpKernel>().FirstOrDefault()
+            : Root as CSharpKernel;
+        if (csharp is null) return;
+        try
+        {
+            await csharp.SetValueAsync(name, value, type);
+        }
+        catch (Exception e)
+        {
+            // The C# kernel cannot see ActScale's types (no #r of the package): the command still worked.
+            if (KernelInvocationContext.Current is { } current) KernelInvocationContextExtensions.Display(current, $"(ActScale could not set the C# variable '{name}': {e.Message.Split('\n')[0]})", "text/plain");
+        }
+    }
+
+    private sealed class Release(Action release) : IDisposable
+    {
+        private Action? _release = release;
+        public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+    }
+}
