@@ -1,0 +1,50 @@
+using ActScale.Hooks;
+using ActScale.Model;
+using ActScale.Objective;
+using ActScale.Training;
+using static TorchSharp.torch;
+
+namespace ActScale.Evaluation;
+
+/// <summary>One candidate next token with its probability.</summary>
+public sealed record TokenProbability(string Token, int Id, double Probability);
+
+/// <summary>The top next tokens of a prompt without and with an intervention at strength β.</summary>
+public sealed record TopTokensComparison(string Prompt, double Beta, IReadOnlyList<TokenProbability> Before, IReadOnlyList<TokenProbability> After);
+
+/// <summary>Applies a trained run to new prompts.</summary>
+public static class Reapply
+{
+    /// <summary>
+    /// Top-<paramref name="k"/> next tokens of <paramref name="prompt"/> for the clean model and with the run at
+    /// <paramref name="beta"/>. Positional runs need a prompt of their training length (the error names both lengths).
+    /// </summary>
+    public static TopTokensComparison TopTokens(LanguageModel model, InterventionRun run, string prompt, int k = 10, double beta = 1.0)
+    {
+        if (run.ModelIdentity != model.Identity)
+            throw new ArgumentException($"Run '{run.Name}' was trained on model '{run.ModelIdentity}' but this model is '{model.Identity}'.");
+        var ids = model.Tokenizer.Encode(prompt);
+        if (ids.Length == 0) throw new ArgumentException("The prompt is empty.");
+        if (run.PromptLength is int length && ids.Length != length)
+            throw new ArgumentException($"Run '{run.Name}' ({run.Method}) was trained on prompts of {length} tokens, but \"{prompt}\" has {ids.Length} tokens. " +
+                                        "Positional methods apply only to prompts of their training length; DynScalar applies to any length.");
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var input = tensor(ids.Select(i => (long)i).ToArray(), device: model.Device).unsqueeze(0);
+        var last = tensor(new long[] { ids.Length - 1 }, device: model.Device);
+        var before = Top(model, LastToken.Logits(model.Transformer, input, last), k);
+        using var intervention = run.CreateIntervention(model.Device);
+        intervention.Beta = beta;
+        var hooks = new HookSet();
+        using (intervention.Attach(hooks))
+            return new TopTokensComparison(prompt, beta, before, Top(model, LastToken.Logits(model.Transformer, input, last, hooks), k));
+    }
+
+    private static IReadOnlyList<TokenProbability> Top(LanguageModel model, Tensor logits, int k)
+    {
+        var (values, indices) = logits.softmax(1).topk(k, 1);
+        var p = values.cpu().data<float>().ToArray();
+        var id = indices.cpu().data<long>().ToArray();
+        return Enumerable.Range(0, p.Length).Select(i => new TokenProbability(model.Tokenizer.TokenText((int)id[i]), (int)id[i], p[i])).ToArray();
+    }
+}

@@ -1,0 +1,22 @@
+using ActScale.Hooks;
+using ActScale.Model;
+using static TorchSharp.torch;
+
+namespace ActScale.Objective;
+
+/// <summary>Runs the model and projects only each prompt's last real position to the vocabulary.</summary>
+public static class LastToken
+{
+    /// <summary>
+    /// Float32 logits [batch, vocab] at <paramref name="lastIndex"/> [batch] of right-padded <paramref name="ids"/> [batch, position].
+    /// The causal mask keeps real tokens from seeing the padding, so no attention mask is needed.
+    /// </summary>
+    public static Tensor Logits(TransformerModel model, Tensor ids, Tensor lastIndex, HookSet? hooks = null)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.Hidden(ids, hooks);
+        var index = lastIndex.view(-1, 1, 1).expand(-1, 1, hidden.shape[2]);
+        var last = hidden.gather(1, index).squeeze(1);
+        return model.Unembed(last).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,128 @@
+using ActScale.Model;
+using ActScale.Objective;
+using static TorchSharp.torch;
+
+namespace ActScale.Tasks;
+
+/// <summary>
+/// One split of a task, tokenized for one model: right-padded ids, each prompt's last real position, answer ids and
+/// the clean model's answerless log-probabilities at that position (computed once here, without gradients, and
+/// reused by every training step and evaluation). All tensors live on the model's device.
+/// </summary>
+public sealed class PreparedSplit : IDisposable
+{
+    internal PreparedSplit(string name, IReadOnlyList<PromptExample> examples, int[][] tokens, Tensor ids, Tensor lastIndex,
+        Tensor correct, Tensor wrong, Tensor cleanLogProbs, Tensor cleanLogitDifference)
+    {
+        Name = name; Examples = examples; Tokens = tokens; Ids = ids; LastIndex = lastIndex; Correct = correct; Wrong = wrong;
+        CleanLogProbs = cleanLogProbs; CleanLogitDifference = cleanLogitDifference;
+    }
+
+    public string Name { get; }
+    public IReadOnlyList<PromptExample> Examples { get; }
+    public int Count => Examples.Count;
+    /// <summary>Token ids per prompt (unpadded).</summary>
+    public IReadOnlyList<int[]> Tokens { get; }
+    /// <summary>[N, longest] token ids, right-padded with 0.</summary>
+    public Tensor Ids { get; }
+    /// <summary>[N] index of each prompt's last real token.</summary>
+    public Tensor LastIndex { get; }
+    public Tensor Correct { get; }
+    public Tensor Wrong { get; }
+    /// <summary>[N, vocab] clean log-probabilities without the two answer tokens, renormalised.</summary>
+    public Tensor CleanLogProbs { get; }
+    /// <summary>[N] clean logit(correct) − logit(wrong).</summary>
+    public Tensor CleanLogitDifference { get; }
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { Ids, LastIndex, Correct, Wrong, CleanLogProbs, CleanLogitDifference }) t.Dispose();
+    }
+}
+
+/// <summary>
+/// A validated task ready for training and evaluation on one model: every split (train, test, ...) prepared once.
+/// <see cref="PromptLength"/> is set when every prompt has one length (required for the positional methods).
+/// </summary>
+public sealed class PreparedTask : IDisposable
+{
+    private PreparedTask(string modelIdentity, Dictionary<string, PreparedSplit> splits, int? promptLength, string[] tokenLabels)
+    {
+        ModelIdentity = modelIdentity; Splits = splits; PromptLength = promptLength; TokenLabels = tokenLabels;
+    }
+
+    public string ModelIdentity { get; }
+    public IReadOnlyDictionary<string, PreparedSplit> Splits { get; }
+    public int? PromptLength { get; }
+    /// <summary>Token strings of the first train prompt: the position labels of heatmaps.</summary>
+    public string[] TokenLabels { get; }
+
+    public PreparedSplit Train => Split(PromptExample.Train);
+
+    public PreparedSplit Split(string name) => Splits.TryGetValue(name, out var s) ? s
+        : throw new TaskDataException($"The task has no \"{name}\" split; it has {string.Join(", ", Splits.Keys.Select(k => $"\"{k}\""))}.");
+
+    /// <summary>
+    /// Validates (see <see cref="TaskValidator.Validate"/>) and prepares <paramref name="examples"/> for <paramref name="model"/>.
+    /// <paramref name="samePromptLength"/>: require one prompt length (true for ActivScalar and SteerVec).
+    /// </summary>
+    public static PreparedTask Prepare(LanguageModel model, IReadOnlyList<PromptExample> examples, bool samePromptLength,
+        string methodName = "this method", int batchSize = 32, bool requireTrain = true)
+    {
+        TaskValidator.Validate(examples, model.Tokenizer, model.Config.ContextLength, samePromptLength, methodName,
+            requireTrain ? [PromptExample.Train] : []);
+        var splits = new Dictionary<string, PreparedSplit>();
+        try
+        {
+            foreach (var group in examples.GroupBy(e => e.Split))
+                splits[group.Key] = PrepareSplit(model, group.Key, group.ToArray(), batchSize);
+        }
+        catch
+        {
+            foreach (var s in splits.Values) s.Dispose();
+            throw;
+        }
+        var lengths = splits.Values.SelectMany(s => s.Tokens).Select(t => t.Length).Distinct().ToArray();
+        var first = splits.TryGetValue(PromptExample.Train, out var train) ? train : splits.Values.First();
+        var labels = first.Tokens[0].Select(model.Tokenizer.TokenText).ToArray();
+        return new PreparedTask(model.Identity, splits, lengths.Length == 1 ? lengths[0] : null, labels);
+    }
+
+    private static PreparedSplit PrepareSplit(LanguageModel model, string name, PromptExample[] examples, int batchSize)
+    {
+        var tokens = examples.Select(e => model.Tokenizer.Encode(e.Prompt)).ToArray();
+        int longest = tokens.Max(t => t.Length);
+        var flat = new long[examples.Length * longest];
+        for (int i = 0; i < tokens.Length; i++)
+            for (int j = 0; j < tokens[i].Length; j++) flat[i * longest + j] = tokens[i][j];
+        var device = model.Device;
+        var ids = tensor(flat, [examples.Length, longest], device: device);
+        var last = tensor(tokens.Select(t => (long)t.Length - 1).ToArray(), device: device);
+        var correct = tensor(examples.Select(e => (long)model.Tokenizer.Encode(e.Correct)[0]).ToArray(), device: device);
+        var wrong = tensor(examples.Select(e => (long)model.Tokenizer.Encode(e.Wrong)[0]).ToArray(), device: device);
+        var logProbs = new List<Tensor>();
+        var differences = new List<Tensor>();
+        using (no_grad())
+        {
+            for (int start = 0; start < examples.Length; start += batchSize)
+            {
+                int n = Math.Min(batchSize, examples.Length - start);
+                using var scope = NewDisposeScope();
+                var c = correct.narrow(0, start, n);
+                var w = wrong.narrow(0, start, n);
+                var logits = LastToken.Logits(model.Transformer, ids.narrow(0, start, n), last.narrow(0, start, n));
+                logProbs.Add(Losses.AnswerlessLogProbs(logits, c, w).MoveToOuterDisposeScope());
+                differences.Add(Losses.LogitDifference(logits, c, w).MoveToOuterDisposeScope());
+            }
+        }
+        var clean = cat(logProbs, 0);
+        var cleanDifference = cat(differences, 0);
+        foreach (var t in logProbs.Concat(differences)) t.Dispose();
+        return new PreparedSplit(name, examples, tokens, ids, last, correct, wrong, clean, cleanDifference);
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in Splits.Values) s.Dispose();
+    }
+}

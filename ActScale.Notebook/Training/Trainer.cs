@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using ActScale.Hooks;
+using ActScale.Interventions;
+using ActScale.Model;
+using ActScale.Objective;
+using ActScale.Tasks;
+using static TorchSharp.torch;
+
+namespace ActScale.Training;
+
+/// <summary>Training stopped because the loss became NaN or infinite; <see cref="LastGoodRun"/> holds the last finite parameters.</summary>
+public sealed class TrainingDivergedException(string message, InterventionRun lastGoodRun) : Exception(message)
+{
+    public InterventionRun LastGoodRun { get; } = lastGoodRun;
+}
+
+/// <summary>
+/// Trains one intervention on a prepared task with the model frozen. Each step runs its minibatch at β = +1 and β = −1
+/// in a single forward/backward pass, with no host synchronisation except the progress report every
+/// <see cref="TrainingOptions.ReportEvery"/> steps. Cancellation returns the run with the best parameters seen
+/// (lowest minibatch loss) marked cancelled; otherwise the run holds the final parameters.
+/// </summary>
+public static class Trainer
+{
+    private static readonly HashSet<TransformerModel> Busy = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Validates and prepares <paramref name="examples"/> (keeping them as given), then trains.</summary>
+    public static InterventionRun Train(LanguageModel model, IReadOnlyList<PromptExample> examples, TrainingOptions? options = null,
+        string? name = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        options ??= new TrainingOptions();
+        using var task = PreparedTask.Prepare(model, examples, Intervention.IsPositional(options.Method), options.Method.ToString());
+        return Train(model, task, options, name, progress, cancellation);
+    }
+
+    public static InterventionRun Train(LanguageModel model, PreparedTask task, TrainingOptions? options = null, string? name = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        options ??= new TrainingOptions();
+        options.Check();
+        if (task.ModelIdentity != model.Identity)
+            throw new ArgumentException($"The task was prepared for model '{task.ModelIdentity}' but training uses '{model.Identity}'. Prepare it again for this model.");
+        bool positional = Intervention.IsPositional(options.Method);
+        if (positional && task.PromptLength is null)
+        {
+            var lengths = task.Splits.Values.SelectMany(s => s.Tokens).Select(t => t.Length).Distinct().Order();
+            throw new TaskDataException($"{options.Method} needs every prompt to have one length; this task has lengths {string.Join(", ", lengths)}. " +
+                                        "Use DynScalar, or keep one length with TaskValidator.KeepOneLength.");
+        }
+        lock (Busy)
+        {
+            if (!Busy.Add(model.Transformer))
+                throw new InvalidOperationException($"A training is already running on model '{model.Name}'. Wait for it to finish or cancel it before starting another.");
+        }
+        try
+        {
+            return Run(model, task, options, name ?? $"{options.Method}", progress, cancellation);
+        }
+        finally
+        {
+            lock (Busy) Busy.Remove(model.Transformer);
+        }
+    }
+
+    private static InterventionRun Run(LanguageModel model, PreparedTask task, TrainingOptions options, string name,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellation)
+    {
+        var device = model.Device;
+        var train = task.Train;
+        manual_seed(options.Seed);
+        var random = new Random(options.Seed);
+        int batch = Math.Min(options.BatchSize, train.Count);
+        var order = Enumerable.Range(0, train.Count).ToArray();
+        int cursor = order.Length;
+
+        using var intervention = Intervention.Create(options.Method, options.Sites, model.Config.LayerCount, model.Config.Width,
+            task.PromptLength, device);
+        var parameters = intervention.Parameters;
+        using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
+        var hooks = new HookSet();
+        using var attached = intervention.Attach(hooks);
+        using var betaVector = cat([ones(batch, device: device), -ones(batch, device: device)]);
+        using var betaRows = betaVector.view(-1, 1, 1);
+        intervention.BetaRows = betaRows;
+        using var best = parameters.detach().clone();
+        using var lastGood = parameters.detach().clone();
+        using var bestLoss = full(1, double.PositiveInfinity, ScalarType.Float32, device).squeeze();
+        var history = new List<TrainingProgress>();
+        var clock = Stopwatch.StartNew();
+        int step = 0;
+        bool cancelled = false;
+
+        InterventionRun Snapshot(Tensor values, bool wasCancelled) => new(name, options, model.Identity, model.Config.LayerCount,
+            model.Config.Width, task.PromptLength, task.TokenLabels, values.detach().clone(), wasCancelled, step, clock.Elapsed, history.ToArray());
+
+        while (step < options.Steps)
+        {
+            if (cancellation.IsCancellationRequested) { cancelled = true; break; }
+            var indices = new long[batch];
+            for (int k = 0; k < batch; k++)
+            {
+                if (cursor == order.Length)
+                {
+                    for (int i = order.Length - 1; i > 0; i--) { int j = random.Next(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+                    cursor = 0;
+                }
+                indices[k] = order[cursor++];
+            }
+            using var scope = NewDisposeScope();
+            var single = tensor(indices, device: device);
+            var rows = cat([single, single]);
+            var correct = train.Correct.index_select(0, rows);
+            var wrong = train.Wrong.index_select(0, rows);
+            var logits = LastToken.Logits(model.Transformer, train.Ids.index_select(0, rows), train.LastIndex.index_select(0, rows), hooks);
+            var effectiveness = Losses.Effectiveness(Losses.LogitDifference(logits, correct, wrong), betaVector, options.Margin);
+            var faithfulness = Losses.Faithfulness(train.CleanLogProbs.index_select(0, rows), logits, correct, wrong);
+            var l1 = Losses.Minimality(parameters, options.L1);
+            var loss = effectiveness + options.LambdaF * faithfulness + options.LambdaM * l1;
+            optimizer.zero_grad();
+            loss.backward();
+            using (no_grad())
+            {
+                // Best and last-good parameters are tracked on the device: no synchronisation per step.
+                var finite = loss.isfinite().logical_and(parameters.isfinite().all());
+                var improved = loss.lt(bestLoss).logical_and(finite);
+                bestLoss.copy_(where(improved, loss, bestLoss));
+                best.copy_(where(improved, parameters, best));
+                lastGood.copy_(where(finite, parameters, lastGood));
+            }
+            optimizer.step();
+            step++;
+            if (step % options.ReportEvery == 0 || step == options.Steps)
+            {
+                var terms = stack([loss, effectiveness, faithfulness, l1]).detach().cpu().data<float>().ToArray();
+                var elapsed = clock.Elapsed;
+                var report = new TrainingProgress(step, options.Steps, terms[0], terms[1], terms[2], terms[3], elapsed,
+                    TimeSpan.FromTicks(elapsed.Ticks / step * (options.Steps - step)));
+                history.Add(report);
+                if (!terms.All(float.IsFinite))
+                    throw new TrainingDivergedException(
+                        $"Training diverged by step {step}: loss {terms[0]} (effectiveness {terms[1]}, faithfulness {terms[2]}, ℓ1 {terms[3]}). " +
+                        "The exception's LastGoodRun holds the last parameters with a finite loss. Try a smaller LearningRate.",
+                        Snapshot(lastGood, wasCancelled: false));
+                progress?.Report(report);
+            }
+        }
+        intervention.BetaRows = null;
+        clock.Stop();
+        return Snapshot(cancelled ? best : parameters, cancelled);
+    }
+}
