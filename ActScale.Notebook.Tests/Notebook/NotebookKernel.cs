@@ -17,7 +17,9 @@ public sealed class NotebookKernel : IDisposable
         Kernel = new CompositeKernel { new CSharpKernel().UseKernelHelpers().UseValueSharing() };
         Kernel.DefaultKernelName = "csharp";
         // As #r "nuget: ActScale.Notebook" does: the C# kernel references the assembly, then the extension loads.
-        var reference = Kernel.SendAsync(new SubmitCode($"#r \"{typeof(ActScaleExtension).Assembly.Location}\"")).GetAwaiter().GetResult();
+        var references = string.Join("\n", new[] { typeof(ActScaleExtension), typeof(Deedle.Frame), typeof(Microsoft.FSharp.Core.Unit) }
+            .Select(t => $"#r \"{t.Assembly.Location}\""));
+        var reference = Kernel.SendAsync(new SubmitCode(references)).GetAwaiter().GetResult();
         if (reference.Events.OfType<CommandFailed>().FirstOrDefault() is { } failed) throw new InvalidOperationException(failed.Message);
         ActScaleExtension.LoadAsync(Kernel).GetAwaiter().GetResult();
     }

@@ -25,7 +25,9 @@ internal sealed partial class CommandHandlers(NotebookSession session)
         }
         catch (DirectoryNotFoundException e) { throw new UsageException(e.Message); }
         var previous = session.Model;
+        session.DropPrepared();
         session.Model = model;
+        // Runs stay: they are tied to a model identity, and apply/compare refuse a mismatch by name.
         if (previous is not null && !ReferenceEquals(previous, model)) previous.Dispose();
         await session.ShareAsync("model", model, typeof(LanguageModel));
         var c = model.Config;

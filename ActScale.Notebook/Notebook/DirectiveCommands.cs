@@ -35,7 +35,14 @@ public abstract class ActScaleCommand : KernelCommand
         return fromJson.Concat(TypedOptionNames(subcommand)).Where(o => !knownSet.Contains(o)).Distinct();
     }
 
-    private IEnumerable<string> TypedOptionNames(string subcommand)
+    /// <summary>The words typed after <c>#!actscale NAME</c> that are not options (the parser keeps only the first).</summary>
+    public IReadOnlyList<string> TypedPositionalWords(string subcommand) =>
+        TypedWords(subcommand, keepQuoted: true).TakeWhile(w => !w.StartsWith("--", StringComparison.Ordinal)).ToArray();
+
+    private IEnumerable<string> TypedOptionNames(string subcommand) =>
+        TypedWords(subcommand, keepQuoted: false).Where(w => w.StartsWith("--", StringComparison.Ordinal)).Select(w => w.ToLowerInvariant());
+
+    private IEnumerable<string> TypedWords(string subcommand, bool keepQuoted)
     {
         for (KernelCommand? c = this; c is not null; c = c.Parent)
         {
@@ -46,15 +53,14 @@ public abstract class ActScaleCommand : KernelCommand
                 var prefix = ActScaleExtension.Directive + " " + subcommand;
                 if (!trimmed.StartsWith(prefix, StringComparison.Ordinal)) continue;
                 if (trimmed.Length > prefix.Length && !char.IsWhiteSpace(trimmed[prefix.Length])) continue;
-                foreach (var word in Words(trimmed[prefix.Length..]))
-                    if (word.StartsWith("--", StringComparison.Ordinal)) yield return word.ToLowerInvariant();
+                foreach (var word in Words(trimmed[prefix.Length..], keepQuoted)) yield return word;
             }
             yield break;
         }
     }
 
     /// <summary>Splits on whitespace outside double quotes; quoted words are dropped (they are values).</summary>
-    private static IEnumerable<string> Words(string text)
+    private static IEnumerable<string> Words(string text, bool keepQuoted)
     {
         var word = new System.Text.StringBuilder();
         bool quoted = false, wasQuoted = false;
@@ -63,7 +69,7 @@ public abstract class ActScaleCommand : KernelCommand
             if (ch == '"') { quoted = !quoted; wasQuoted = true; continue; }
             if (!quoted && char.IsWhiteSpace(ch))
             {
-                if (word.Length > 0 && !wasQuoted) yield return word.ToString();
+                if (word.Length > 0 && (keepQuoted || !wasQuoted)) yield return word.ToString();
                 word.Clear();
                 wasQuoted = false;
                 continue;

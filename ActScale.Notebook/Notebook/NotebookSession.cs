@@ -1,5 +1,8 @@
 using System.Runtime.CompilerServices;
+using ActScale.Interventions;
 using ActScale.Model;
+using ActScale.Tasks;
+using ActScale.Training;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.CSharp;
 
@@ -26,11 +29,62 @@ public sealed class NotebookSession
     public LanguageModel RequireModel() =>
         Model ?? throw new UsageException("No model is loaded. Run `#!actscale load` first (add --model PATH for your own checkpoint).");
 
+    /// <summary>The prompts chosen by the last <c>data</c> command.</summary>
+    public IReadOnlyList<PromptExample>? Examples { get; private set; }
+    public string? DataSource { get; private set; }
+    private readonly Dictionary<bool, (PreparedTask Task, string? Note)> _prepared = new();
+
+    /// <summary>Sweep results by name prefix.</summary>
+    public Dictionary<string, SweepResult> Sweeps { get; } = new();
+
+    internal void SetData(IReadOnlyList<PromptExample> examples, string source)
+    {
+        DropPrepared();
+        Examples = examples;
+        DataSource = source;
+    }
+
+    /// <summary>Called when another model is loaded: prepared prompts belong to the old one.</summary>
+    internal void DropPrepared()
+    {
+        foreach (var (task, _) in _prepared.Values) task.Dispose();
+        _prepared.Clear();
+    }
+
+    /// <summary>The prompts prepared for the model (cached); positional methods get the most common prompt length only.</summary>
+    internal (PreparedTask Task, string? Note) RequireTask(InterventionMethod method)
+    {
+        var model = RequireModel();
+        if (Examples is null) throw new UsageException("No prompts yet. Run `#!actscale data --task ccc` (or ioi, or a .jsonl file) first.");
+        bool positional = Intervention.IsPositional(method);
+        if (_prepared.TryGetValue(positional, out var cached) && cached.Task.ModelIdentity == model.Identity) return cached;
+        var examples = Examples;
+        string? note = null;
+        if (positional && examples.Select(e => model.Tokenizer.Encode(e.Prompt).Length).Distinct().Count() > 1)
+        {
+            var (kept, dropped) = TaskValidator.KeepOneLength(examples, model.Tokenizer);
+            examples = kept;
+            note = $"{method} needs one prompt length: {dropped}.";
+        }
+        var task = PreparedTask.Prepare(model, examples, positional, method.ToString());
+        _prepared[positional] = (task, note);
+        return (task, note);
+    }
+
+    /// <summary>Shares <c>runs</c> (name → run with metrics) and <c>frames</c> (name → metrics frame) with C#.</summary>
+    internal async Task ShareRunsAsync()
+    {
+        var runs = _order.ToDictionary(n => n, n => (NotebookRun)_runs[n]);
+        await ShareAsync("runs", runs, typeof(IReadOnlyDictionary<string, NotebookRun>));
+        await ShareAsync("frames", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Frame), typeof(IReadOnlyDictionary<string, Deedle.Frame<int, string>>));
+    }
+
     public IReadOnlyList<string> RunNames => _order.ToArray();
     public string? LastRunName => _order.Count > 0 ? _order[^1] : null;
 
     internal void AddRun(string name, object run)
     {
+        if (_runs.TryGetValue(name, out var previous) && !ReferenceEquals(previous, run) && previous is NotebookRun old) old.Run.Dispose();
         _runs[name] = run;
         _order.Remove(name);
         _order.Add(name);

@@ -33,7 +33,7 @@ public static class Predictions
         html.Append($"<caption style=\"text-align:left\">{WebUtility.HtmlEncode(caption ?? "Next token after")} <code>{WebUtility.HtmlEncode(prompt)}</code></caption>");
         html.Append("<tr><th>#</th><th style=\"text-align:left\">token</th><th>probability</th><th>logit</th></tr>");
         for (int i = 0; i < guesses.Count; i++)
-            html.Append($"<tr><td>{i + 1}</td><td style=\"text-align:left\"><code>{Show(guesses[i].Token)}</code></td><td>{guesses[i].Probability:P1}</td><td>{guesses[i].Logit:F2}</td></tr>");
+            html.Append($"<tr><td>{i + 1}</td><td style=\"text-align:left\"><code>{Show(guesses[i].Token)}</code></td><td>{(guesses[i].Probability * 100).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}%</td><td>{guesses[i].Logit:F2}</td></tr>");
         return html.Append("</table>").ToString();
     }
 
