@@ -21,6 +21,8 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
         public async Task InitializeAsync()
         {
             TinyCheckpoints.WriteGpt2(_folder.Path);
+            // The test kernel is headless (AutomationEnvironment); show progress as an interactive notebook does.
+            NotebookSession.For(Kernel.Kernel).LiveUpdates = LiveUpdates.Always;
             foreach (var (key, code) in new[]
                      {
                          ("load", $"#!actscale load --model \"{_folder.Path}\" --device cpu"),

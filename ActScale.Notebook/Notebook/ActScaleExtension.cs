@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Html;
 using Microsoft.DotNet.Interactive;
 using Microsoft.DotNet.Interactive.Directives;
 
@@ -27,10 +26,11 @@ public static class ActScaleExtension
         {
             if (!Loaded.Add(root)) return Task.CompletedTask;
         }
+        ActScaleHtml.RegisterFormatter();
         var session = NotebookSession.For(root);
         Register(root, session);
         PlotlyHtml.ResetSession();
-        KernelInvocationContext.Current?.Display(new HtmlString(ShortHelpHtml()), "text/html");
+        KernelInvocationContext.Current?.Display(new ActScaleHtml(ShortHelpHtml()), "text/html");
         return Task.CompletedTask;
     }
 
@@ -58,7 +58,7 @@ public static class ActScaleExtension
         }
         kernel.AddDirective(root, (_, context) =>
         {
-            context.Display(new HtmlString(FullHelpHtml()), "text/html");
+            context.Display(new ActScaleHtml(FullHelpHtml()), "text/html");
             return Task.CompletedTask;
         });
         var subs = root.Subcommands.ToDictionary(s => s.Name);
@@ -88,7 +88,7 @@ public static class ActScaleExtension
                 }
                 if (Options.Flag(command.Help))
                 {
-                    context.Display(new HtmlString(CommandCatalog.Find(name).HelpHtml()), "text/html");
+                    context.Display(new ActScaleHtml(CommandCatalog.Find(name).HelpHtml()), "text/html");
                     return;
                 }
                 try

@@ -7,7 +7,6 @@ using ActScale.Interventions;
 using ActScale.Persistence;
 using ActScale.Tasks;
 using ActScale.Training;
-using Microsoft.AspNetCore.Html;
 using Microsoft.DotNet.Interactive;
 
 namespace ActScale.Notebook;
@@ -72,7 +71,7 @@ internal sealed partial class CommandHandlers
         foreach (var e in train.Take(2).Concat(test.Take(1)))
             html.Append($"<tr><td>{e.Split}</td><td style=\"text-align:left\">{WebUtility.HtmlEncode(e.Prompt)}</td><td><code>{Predictions.Show(e.Correct)}</code></td><td><code>{Predictions.Show(e.Wrong)}</code></td></tr>");
         html.Append("</table></div>");
-        context.Display(new HtmlString(html.ToString()), "text/html");
+        context.Display(new ActScaleHtml(html.ToString()), "text/html");
     }
 
     private static InterventionMethod ParseMethod(string? text) =>
@@ -118,8 +117,8 @@ internal sealed partial class CommandHandlers
         var (task, note) = session.RequireTask(method);
         using var training = session.BeginTraining($"training '{name}'");
 
-        var display = context.Display(new HtmlString(TrainingView.Html(name, options, null, "starting…")), "text/html");
-        var progress = new InlineProgress<TrainingProgress>(p => display.Update(new HtmlString(TrainingView.Html(name, options, p, "training"))));
+        var display = new LiveDisplay(context, session.LiveUpdates, TrainingView.Html(name, options, null, "starting…"));
+        var progress = new InlineProgress<TrainingProgress>(p => display.Update(TrainingView.Html(name, options, p, "training")));
         InterventionRun run;
         try
         {
@@ -128,15 +127,15 @@ internal sealed partial class CommandHandlers
         catch (TrainingDivergedException diverged)
         {
             var kept = await KeepAsync(new NotebookRun(diverged.LastGoodRun, Evaluator.Evaluate(model, diverged.LastGoodRun, task)));
-            display.Update(new HtmlString(TrainingView.Html(name, options, diverged.LastGoodRun.History.LastOrDefault(), "diverged")));
+            display.Finish(TrainingView.Html(name, options, diverged.LastGoodRun.History.LastOrDefault(), "diverged"));
             throw new UsageException($"{diverged.Message} The run '{kept.Name}' keeps the last finite parameters. Try a smaller --lr.");
         }
         var last = run.History.LastOrDefault();
         var metrics = Evaluator.Evaluate(model, run, task);
         var record = await KeepAsync(new NotebookRun(run, metrics));
         var state = run.Cancelled ? $"interrupted after {run.StepsCompleted} steps: kept the best parameters seen" : $"done in {run.TrainingTime.TotalSeconds:F1} s";
-        display.Update(new HtmlString(TrainingView.Html(name, options, last, state)));
-        context.Display(new HtmlString(TrainingView.SummaryHtml(record, note)), "text/html");
+        display.Finish(TrainingView.Html(name, options, last, state));
+        context.Display(new ActScaleHtml(TrainingView.SummaryHtml(record, note)), "text/html");
     }
 
     private async Task<NotebookRun> KeepAsync(NotebookRun record)
@@ -153,7 +152,7 @@ internal sealed partial class CommandHandlers
         var columns = view.ColumnLabels.Select((label, i) => record.Run.Method == InterventionMethod.DynScalar ? label : $"{i}:{label.Replace("\n", "\\n")}").ToArray();
         bool diverging = record.Run.Method != InterventionMethod.SteerVec;
         var figure = PlotlyHtml.Heatmap(view.Title + (diverging ? " (0 = no change)" : ""), view.RowLabels, columns, view.Values, view.ValueName, view.Neutral, diverging);
-        context.Display(new HtmlString(PlotlyHtml.Render(figure)), "text/html");
+        context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
         return Task.CompletedTask;
     }
 
@@ -166,7 +165,7 @@ internal sealed partial class CommandHandlers
         if (records.Length == 0) throw new UsageException("No run has been trained yet. Run `#!actscale train` first.");
         var frame = Evaluator.ToFrame(records.SelectMany(r => r.Metrics));
         await session.ShareAsync("comparison", frame, typeof(Deedle.Frame<int, string>));
-        context.Display(new HtmlString(ComparisonTable.Html(records)), "text/html");
+        context.Display(new ActScaleHtml(ComparisonTable.Html(records)), "text/html");
     }
 
     public async Task Sweep(ActScaleSweep command, KernelInvocationContext context)
@@ -185,21 +184,21 @@ internal sealed partial class CommandHandlers
         var (task, _) = session.RequireTask(method);
         using var training = session.BeginTraining("a sweep");
         var lines = new List<string>();
-        var display = context.Display(new HtmlString($"<div>Sweep of {param} over {values.Count} values: starting…</div>"), "text/html");
+        var display = new LiveDisplay(context, session.LiveUpdates, $"<div>Sweep of {param} over {values.Count} values: starting…</div>");
         var progress = new InlineProgress<string>(line =>
         {
             lines.Add(line);
-            display.Update(new HtmlString($"<div>Sweep of {WebUtility.HtmlEncode(param)}: {lines.Count}/{values.Count} settings<br/><code>{WebUtility.HtmlEncode(line)}</code></div>"));
+            display.Update($"<div>Sweep of {WebUtility.HtmlEncode(param)}: {lines.Count}/{values.Count} settings<br/><code>{WebUtility.HtmlEncode(line)}</code></div>");
         });
         var result = await Task.Run(() => Training.Sweep.Run(model, task, baseOptions, grid, null, progress, context.CancellationToken));
         var prefix = string.IsNullOrWhiteSpace(command.Name) ? "sweep" : command.Name.Trim();
         session.Sweeps[prefix] = result;
         await session.ShareAsync("sweep", result, typeof(SweepResult));
-        display.Update(new HtmlString($"<div>Sweep of {WebUtility.HtmlEncode(param)}: {values.Count - result.Failures.Count} of {values.Count} settings trained; the C# variable <code>sweep</code> holds the rows.</div>"));
+        display.Finish($"<div>Sweep of {WebUtility.HtmlEncode(param)}: {values.Count - result.Failures.Count} of {values.Count} settings trained; the C# variable <code>sweep</code> holds the rows.</div>");
         foreach (var f in result.Failures)
-            context.Display(new HtmlString($"<div style=\"color:#b00\">λM={f.LambdaM:G3} λF={f.LambdaF:G3} m={f.Margin:G3}: {WebUtility.HtmlEncode(f.Message)}</div>"), "text/html");
+            context.Display(new ActScaleHtml($"<div style=\"color:#b00\">λM={f.LambdaM:G3} λF={f.LambdaF:G3} m={f.Margin:G3}: {WebUtility.HtmlEncode(f.Message)}</div>"), "text/html");
         foreach (var figure in SweepPlots.Figures(result, param, method))
-            context.Display(new HtmlString(PlotlyHtml.Render(figure)), "text/html");
+            context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
     }
 
     public Task Save(ActScaleSave command, KernelInvocationContext context)
@@ -213,7 +212,7 @@ internal sealed partial class CommandHandlers
             throw new UsageException($"save needs a file to write: #!actscale save {runName ?? "RUN"} --path runs/{runName ?? "run"}.json");
         var record = session.RequireRun<NotebookRun>(runName);
         var written = RunStore.Save(record.Run, path);
-        context.Display(new HtmlString($"<div>Saved run <b>{WebUtility.HtmlEncode(record.Name)}</b> to <code>{WebUtility.HtmlEncode(Path.GetFullPath(written))}</code>.</div>"), "text/html");
+        context.Display(new ActScaleHtml($"<div>Saved run <b>{WebUtility.HtmlEncode(record.Name)}</b> to <code>{WebUtility.HtmlEncode(Path.GetFullPath(written))}</code>.</div>"), "text/html");
         return Task.CompletedTask;
     }
 
@@ -232,7 +231,7 @@ internal sealed partial class CommandHandlers
                 ?? throw new UsageException("apply needs a prompt: #!actscale apply RUN --prompt \"...\"");
         }
         var comparison = Reapply.TopTokens(model, record.Run, prompt, top, beta);
-        context.Display(new HtmlString(ComparisonTable.TopTokensHtml(record.Name, comparison)), "text/html");
+        context.Display(new ActScaleHtml(ComparisonTable.TopTokensHtml(record.Name, comparison)), "text/html");
         return Task.CompletedTask;
     }
 
@@ -240,7 +239,7 @@ internal sealed partial class CommandHandlers
     {
         if (session.RunNames.Count == 0)
         {
-            context.Display(new HtmlString("<div>No runs yet. Train one with <code>#!actscale train</code>.</div>"), "text/html");
+            context.Display(new ActScaleHtml("<div>No runs yet. Train one with <code>#!actscale train</code>.</div>"), "text/html");
             return Task.CompletedTask;
         }
         var html = new StringBuilder("<table><tr><th style=\"text-align:left\">run</th><th>method</th><th>parameters</th><th>steps</th><th>settings</th></tr>");
@@ -249,7 +248,7 @@ internal sealed partial class CommandHandlers
             var r = session.RequireRun<NotebookRun>(name).Run;
             html.Append($"<tr><td style=\"text-align:left\"><b>{WebUtility.HtmlEncode(name)}</b></td><td>{r.Method}</td><td>{r.ParameterCount:N0}</td><td>{r.StepsCompleted}{(r.Cancelled ? " (interrupted)" : "")}</td><td style=\"text-align:left\"><code>{WebUtility.HtmlEncode(r.Options.ToString())}</code></td></tr>");
         }
-        context.Display(new HtmlString(html.Append("</table>").ToString()), "text/html");
+        context.Display(new ActScaleHtml(html.Append("</table>").ToString()), "text/html");
         return Task.CompletedTask;
     }
 }

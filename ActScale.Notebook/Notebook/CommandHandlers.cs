@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Html;
 using Microsoft.DotNet.Interactive;
 using ActScale.Model;
 
@@ -10,7 +9,7 @@ internal sealed partial class CommandHandlers(NotebookSession session)
 {
     public Task Help(ActScaleHelp command, KernelInvocationContext context)
     {
-        context.Display(new HtmlString(ActScaleExtension.FullHelpHtml()), "text/html");
+        context.Display(new ActScaleHtml(ActScaleExtension.FullHelpHtml()), "text/html");
         return Task.CompletedTask;
     }
 
@@ -34,7 +33,7 @@ internal sealed partial class CommandHandlers(NotebookSession session)
         var text = $"Loaded <b>{WebUtility.HtmlEncode(model.Name)}</b> ({WebUtility.HtmlEncode(c.ModelType)}, {c.LayerCount} layers, width {c.Width}, {c.HeadCount} heads, vocabulary {c.VocabularySize}) " +
                    $"on <code>{model.Device}</code> in {(DateTime.UtcNow - started).TotalSeconds:F1} s. The C# variable <code>model</code> holds it.";
         foreach (var n in notices) text += $"<br/><i>{WebUtility.HtmlEncode(n)}</i>";
-        context.Display(new HtmlString($"<div class=\"actscale-loaded\">{text}</div>"), "text/html");
+        context.Display(new ActScaleHtml($"<div class=\"actscale-loaded\">{text}</div>"), "text/html");
     }
 
     public Task Predict(ActScalePredict command, KernelInvocationContext context)
@@ -44,7 +43,7 @@ internal sealed partial class CommandHandlers(NotebookSession session)
         if (string.IsNullOrWhiteSpace(command.Prompt))
             throw new UsageException("predict needs a prompt: #!actscale predict --prompt \"The capital of France is\"");
         var guesses = Predictions.Top(model, command.Prompt, top);
-        context.Display(new HtmlString(Predictions.Html(command.Prompt, guesses)), "text/html");
+        context.Display(new ActScaleHtml(Predictions.Html(command.Prompt, guesses)), "text/html");
         return Task.CompletedTask;
     }
 }

@@ -110,6 +110,10 @@ public sealed class NotebookSession
         return new Release(() => Interlocked.Exchange(ref _training, 0));
     }
 
+    /// <summary>How training and sweep progress is shown (see <see cref="Notebook.LiveUpdates"/>).</summary>
+    public LiveUpdates LiveUpdates { get; set; } =
+        Enum.TryParse<LiveUpdates>(Environment.GetEnvironmentVariable("ACTSCALE_LIVE_UPDATES"), true, out var mode) ? mode : LiveUpdates.Auto;
+
     public bool IsTraining => Volatile.Read(ref _training) != 0;
 
     /// <summary>Makes a value visible to C# cells under <paramref name="name"/>.</summary>
