@@ -126,7 +126,7 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     [Fact]
     public async Task Runs_and_frames_become_csharp_variables()
     {
-        var result = await Kernel.SubmitAsync("runs[\"steervec\"].Run.ParameterCount + frames[\"dyn\"].RowCount * 0");
+        var result = await Kernel.SubmitAsync("runs[\"steervec\"].Run.ParameterCount + frames[\"dyn\"].RowCount * 0 + metrics.Count * 0");
         Assert.True(result.Succeeded, result.ToString());
     }
 

@@ -163,10 +163,14 @@ internal sealed partial class CommandHandlers
             : string.IsNullOrWhiteSpace(command.Runs) ? session.RunNames.ToArray() : Options.Split(command.Runs);
         var records = names.Select(n => session.RequireRun<NotebookRun>(n)).ToArray();
         if (records.Length == 0) throw new UsageException("No run has been trained yet. Run `#!actscale train` first.");
-        var frame = Evaluator.ToFrame(records.SelectMany(r => r.Metrics));
-        await session.ShareAsync("comparison", frame, typeof(Deedle.Frame<int, string>));
+        var rows = records.SelectMany(r => r.Metrics).ToArray();
+        await session.ShareAsync("comparison", rows, typeof(IReadOnlyList<MetricRow>));
+        if (session.DeedleUsable()) await ShareFrameAsync(rows);
         context.Display(new ActScaleHtml(ComparisonTable.Html(records)), "text/html");
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private Task ShareFrameAsync(MetricRow[] rows) => session.ShareAsync("comparisonFrame", Evaluator.ToFrame(rows), typeof(Deedle.Frame<int, string>));
 
     public async Task Sweep(ActScaleSweep command, KernelInvocationContext context)
     {

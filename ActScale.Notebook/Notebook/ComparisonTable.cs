@@ -40,7 +40,7 @@ public static class ComparisonTable
             foreach (var r in runs) html.Append($"<td>{WebUtility.HtmlEncode(line.Value(r))}</td>");
             html.Append("</tr>");
         }
-        return html.Append("</tbody></table><div><i>Flip accuracy: share of prompts whose preferred answer is the intended one (correct at β=+1, wrong at β=−1). The C# variable <code>comparison</code> holds every metric as a Deedle frame.</i></div>").ToString();
+        return html.Append("</tbody></table><div><i>Flip accuracy: share of prompts whose preferred answer is the intended one (correct at β=+1, wrong at β=−1). The C# variable <code>comparison</code> holds every metric row (and <code>comparisonFrame</code> a Deedle frame where Deedle loads).</i></div>").ToString();
     }
 
     public static string Percent(double share) => (share * 100).ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + "%";

@@ -71,13 +71,46 @@ public sealed class NotebookSession
         return (task, note);
     }
 
-    /// <summary>Shares <c>runs</c> (name → run with metrics) and <c>frames</c> (name → metrics frame) with C#.</summary>
+    /// <summary>
+    /// Shares <c>runs</c> (name → run with metrics), <c>metrics</c> (every run's metric rows) and, where Deedle can
+    /// load, <c>frames</c> (name → Deedle frame). Deedle 8 needs FSharp.Core 10.1, and a kernel that already carries
+    /// an older FSharp.Core (dotnet-repl 0.3.259 has 10.0) cannot load it: then <c>frames</c> is left out, once, with a note.
+    /// </summary>
     internal async Task ShareRunsAsync()
     {
         var runs = _order.ToDictionary(n => n, n => (NotebookRun)_runs[n]);
         await ShareAsync("runs", runs, typeof(IReadOnlyDictionary<string, NotebookRun>));
-        await ShareAsync("frames", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Frame), typeof(IReadOnlyDictionary<string, Deedle.Frame<int, string>>));
+        await ShareAsync("metrics", runs.Values.SelectMany(r => r.Metrics).ToArray(), typeof(IReadOnlyList<ActScale.Evaluation.MetricRow>));
+        if (DeedleUsable())
+            await ShareAsync("frames", FramesOf(runs), typeof(IReadOnlyDictionary<string, Deedle.Frame<int, string>>));
     }
+
+    private static Dictionary<string, Deedle.Frame<int, string>> FramesOf(Dictionary<string, NotebookRun> runs) =>
+        runs.ToDictionary(kv => kv.Key, kv => kv.Value.Frame);
+
+    private bool? _deedle;
+
+    /// <summary>Whether Deedle frames can be built in this process (see <see cref="ShareRunsAsync"/>).</summary>
+    internal bool DeedleUsable()
+    {
+        if (_deedle is bool known) return known;
+        try
+        {
+            _ = MakeProbeFrame();
+            _deedle = true;
+        }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or TypeLoadException or MissingMethodException or TypeInitializationException)
+        {
+            _deedle = false;
+            if (KernelInvocationContext.Current is { } current)
+                KernelInvocationContextExtensions.Display(current,
+                    $"(Deedle frames are unavailable in this kernel: {e.Message.Split('\n')[0]} The C# variable 'metrics' holds the same rows as records.)", "text/plain");
+        }
+        return _deedle.Value;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static object MakeProbeFrame() => ActScale.Evaluation.Evaluator.ToFrame(Array.Empty<ActScale.Evaluation.MetricRow>());
 
     public IReadOnlyList<string> RunNames => _order.ToArray();
     public string? LastRunName => _order.Count > 0 ? _order[^1] : null;

@@ -47,14 +47,15 @@ public static class PlotlyHtml
         html.Append($"  var tries = 0;\n  function draw() {{\n    var el = document.getElementById('{id}');\n");
         html.Append("    if (window.Plotly && el) { window.Plotly.newPlot(el, figure.data, figure.layout, {responsive: true, displaylogo: false}); return; }\n");
         html.Append("    if (++tries < 200) { setTimeout(draw, 50); return; }\n");
-        html.Append("    if (el) el.innerText = 'plotly.js is not loaded in this page: re-run the first ActScale plot cell, or set ACTSCALE_PLOTLY_INLINE=always.';\n");
+        html.Append("    if (el) { el.className += ' actscale-plot-' + 'unrendered'; el.innerText = 'plotly.js is not loaded in this page: re-run the first ActScale plot cell, or set ACTSCALE_PLOTLY_INLINE=always.'; }\n");
         html.Append("  }\n  draw();\n})();</script>");
         return html.ToString();
     }
 
     private static string LoadScript()
     {
-        var assembly = typeof(Plotly.NET.GenericChart).Assembly;
+        // By name, not typeof(GenericChart): no F# type is loaded, so an older FSharp.Core in the kernel does not matter.
+        var assembly = System.Reflection.Assembly.Load("Plotly.NET");
         using var stream = assembly.GetManifestResourceStream(ResourceName)
             ?? throw new InvalidOperationException($"plotly.js ({ResourceName}) is missing from {assembly.GetName().Name}; reinstall the package.");
         using var reader = new StreamReader(stream, Encoding.UTF8);
