@@ -37,6 +37,7 @@ public static class Evaluator
         options ??= new EvaluationOptions();
         if (run.ModelIdentity != model.Identity)
             throw new ArgumentException($"Run '{run.Name}' was trained on model '{run.ModelIdentity}' but this model is '{model.Identity}'.");
+        using var scope = NewDisposeScope();
         using var intervention = run.CreateIntervention(model.Device);
         var hooks = new HookSet();
         using var attached = intervention.Attach(hooks);
@@ -86,8 +87,8 @@ public static class Evaluator
 
     private static double Mean(Tensor t)
     {
-        using var m = t.mean();
-        return m.cpu().item<float>();
+        using var scope = NewDisposeScope();
+        return t.mean().cpu().item<float>();
     }
 
     /// <summary>Rows as a Deedle frame (one column per <see cref="MetricRow"/> property).</summary>

@@ -42,6 +42,7 @@ public static class Reapply
 
     private static IReadOnlyList<TokenProbability> Top(LanguageModel model, Tensor logits, int k)
     {
+        using var scope = NewDisposeScope();
         var (values, indices) = logits.softmax(1).topk(k, 1);
         var p = values.cpu().data<float>().ToArray();
         var id = indices.cpu().data<long>().ToArray();

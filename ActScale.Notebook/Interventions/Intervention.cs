@@ -74,8 +74,8 @@ public sealed class Intervention : IDisposable
         if (siteKinds.Count == 0) throw new ArgumentException("Choose at least one site kind (e.g. attn_out, mlp_out).");
         if (siteKinds.Distinct().Count() != siteKinds.Count) throw new ArgumentException("Each site kind may be listed once.");
         var shape = ParameterShape(method, siteKinds.Count, layerCount, width, promptLength);
-        var data = zeros(shape, ScalarType.Float32, device);
-        return new Intervention(method, siteKinds.ToArray(), layerCount, width, IsPositional(method) ? promptLength : null, new Parameter(data, requires_grad: true));
+        var data = zeros(shape, ScalarType.Float32, device).DetachFromDisposeScope();
+        return new Intervention(method, siteKinds.ToArray(), layerCount, width, IsPositional(method) ? promptLength : null, Owned(data));
     }
 
     /// <summary>Wraps existing values (copied) as an intervention, e.g. loaded or best-so-far parameters.</summary>
@@ -84,8 +84,18 @@ public sealed class Intervention : IDisposable
         var shape = ParameterShape(method, siteKinds.Count, layerCount, width, promptLength);
         if (!values.shape.SequenceEqual(shape))
             throw new ArgumentException($"{method} parameters must have shape [{string.Join(", ", shape)}]; got [{string.Join(", ", values.shape)}].");
-        var data = values.detach().to(ScalarType.Float32, device, copy: true);
-        return new Intervention(method, siteKinds.ToArray(), layerCount, width, IsPositional(method) ? promptLength : null, new Parameter(data, requires_grad: true));
+        Tensor data;
+        using (var scope = NewDisposeScope())
+            data = values.detach().to(ScalarType.Float32, device, copy: true).DetachFromDisposeScope();
+        return new Intervention(method, siteKinds.ToArray(), layerCount, width, IsPositional(method) ? promptLength : null, Owned(data));
+    }
+
+    /// <summary>The intervention owns its parameter: no caller's dispose scope may free it.</summary>
+    private static Parameter Owned(Tensor data)
+    {
+        var parameter = new Parameter(data, requires_grad: true);
+        parameter.DetachFromDisposeScope();
+        return parameter;
     }
 
     /// <summary>Adds one hook per (site kind, layer) to <paramref name="hooks"/>.</summary>

@@ -14,8 +14,10 @@ public sealed class PreparedSplit : IDisposable
     internal PreparedSplit(string name, IReadOnlyList<PromptExample> examples, int[][] tokens, Tensor ids, Tensor lastIndex,
         Tensor correct, Tensor wrong, Tensor cleanLogProbs, Tensor cleanLogitDifference)
     {
-        Name = name; Examples = examples; Tokens = tokens; Ids = ids; LastIndex = lastIndex; Correct = correct; Wrong = wrong;
-        CleanLogProbs = cleanLogProbs; CleanLogitDifference = cleanLogitDifference;
+        // The split owns its tensors for its lifetime: no caller's dispose scope may free them.
+        Name = name; Examples = examples; Tokens = tokens; Ids = ids.DetachFromDisposeScope(); LastIndex = lastIndex.DetachFromDisposeScope();
+        Correct = correct.DetachFromDisposeScope(); Wrong = wrong.DetachFromDisposeScope();
+        CleanLogProbs = cleanLogProbs.DetachFromDisposeScope(); CleanLogitDifference = cleanLogitDifference.DetachFromDisposeScope();
     }
 
     public string Name { get; }

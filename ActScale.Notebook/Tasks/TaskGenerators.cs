@@ -14,7 +14,7 @@ public enum CccCorrectAnswer
 /// <summary>
 /// Options of the CCC generator. [ours] <see cref="Correct"/> defaults to <see cref="CccCorrectAnswer.Memorised"/>
 /// (steer the model towards its memory against a contradicting context); <see cref="TestFraction"/> of the
-/// countries are held out for the test split; every test template is test-only.
+/// countries are held out for the test split (on the train templates); the test templates are test-only and use every country.
 /// </summary>
 public sealed record CccOptions(CccCorrectAnswer Correct = CccCorrectAnswer.Memorised, int Seed = 17, double TestFraction = 0.25);
 
@@ -57,7 +57,7 @@ public static class TaskGenerators
             foreach (var t in templates.CccTrain) Emit(t, order[i], split);
         }
         foreach (var t in templates.CccTest)
-            for (int i = 0; i < testCount; i++) Emit(t, order[i], PromptExample.Test);
+            for (int i = 0; i < order.Count; i++) Emit(t, order[i], PromptExample.Test);
         return result;
     }
 
@@ -67,14 +67,14 @@ public static class TaskGenerators
         options ??= new IoiOptions();
         bool Single(string word) => tokenizer is null || tokenizer.Encode(" " + word).Length == 1;
         var usable = names.Where(Single).Distinct().ToList();
-        var places = TemplateSet.Places.Where(Single).ToList();
-        var objects = TemplateSet.Objects.Where(Single).ToList();
+        var places = templates.Places.Where(Single).ToList();
+        var objects = templates.Objects.Where(Single).ToList();
         var random = new Random(options.Seed);
         List<string> trainNames, testNames;
         if (templates.IoiNamesTest.Count > 0)
         {
             testNames = templates.IoiNamesTest.Where(Single).Distinct().ToList();
-            trainNames = usable.Except(testNames).ToList();
+            trainNames = (templates.IoiNamesTrain.Count > 0 ? templates.IoiNamesTrain.Where(Single).Distinct() : usable).Except(testNames).ToList();
         }
         else
         {
@@ -87,7 +87,7 @@ public static class TaskGenerators
             throw new TaskDataException($"IOI needs at least two single-token names for train and for test; found {trainNames.Count} and {testNames.Count}.");
 
         var result = new List<PromptExample>();
-        void Emit(string template, List<string> pool, int count, string split)
+        void Emit(IoiTemplate template, List<string> pool, int count, string split)
         {
             foreach (var baba in new[] { false, true })
                 for (int k = 0; k < count; k++)
@@ -95,10 +95,10 @@ public static class TaskGenerators
                     var a = pool[random.Next(pool.Count)];
                     string b;
                     do b = pool[random.Next(pool.Count)]; while (b == a);
-                    var text = baba ? SwapFirstMentions(template) : template;
+                    var text = baba ? template.Baba : template.Abba;
                     var prompt = text.Replace("{A}", a).Replace("{B}", b)
                         .Replace("{place}", places[random.Next(places.Count)]).Replace("{object}", objects[random.Next(objects.Count)]);
-                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + template));
+                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + template.Abba));
                 }
         }
         foreach (var t in templates.IoiTrain)

@@ -3,21 +3,31 @@ using System.Text.Json.Nodes;
 
 namespace ActScale.Tasks;
 
+/// <summary>An IOI template in both orders: ABBA ({A} named first) and BABA ({B} named first); {B} is the repeated subject.</summary>
+public sealed record IoiTemplate(string Abba, string Baba)
+{
+    /// <summary>From an ABBA template alone: BABA swaps the first {A} and the first {B}.</summary>
+    public static IoiTemplate FromAbba(string abba) => new(abba, TaskGenerators.SwapFirstMentions(abba));
+}
+
 /// <summary>
-/// Prompt templates for the generated tasks, keyed like <c>data/lists/templates.json</c>: <c>ccc_train</c>,
-/// <c>ccc_test</c>, <c>ioi_train</c>, <c>ioi_test</c> (arrays of template strings) and optionally
-/// <c>ioi_names_test</c> (names held out for IOI test prompts). Placeholders: {country} {capital}
-/// {context_capital} for CCC; {A} (indirect object, the correct answer) {B} (subject) {place} {object} for IOI,
-/// written in ABBA order ({A} is mentioned before {B}). Missing keys fall back to <see cref="BuiltIn"/>.
+/// Prompt templates and fillers for the generated tasks, read from <c>data/lists/templates.json</c>: <c>ccc_train</c>,
+/// <c>ccc_test</c> (arrays of strings), <c>ioi_train</c>, <c>ioi_test</c> (arrays of {"ABBA": ..., "BABA": ...} objects or
+/// of ABBA strings), and optionally <c>ioi_names_train</c>, <c>ioi_names_test</c>, <c>places</c>, <c>objects</c>.
+/// Placeholders: {country} {capital} {context_capital} for CCC; {A} (indirect object, the correct answer) {B} (subject)
+/// {place} {object} for IOI. Missing keys fall back to <see cref="BuiltIn"/>.
 /// </summary>
 public sealed record TemplateSet(
     IReadOnlyList<string> CccTrain,
     IReadOnlyList<string> CccTest,
-    IReadOnlyList<string> IoiTrain,
-    IReadOnlyList<string> IoiTest,
-    IReadOnlyList<string> IoiNamesTest)
+    IReadOnlyList<IoiTemplate> IoiTrain,
+    IReadOnlyList<IoiTemplate> IoiTest,
+    IReadOnlyList<string> IoiNamesTrain,
+    IReadOnlyList<string> IoiNamesTest,
+    IReadOnlyList<string> Places,
+    IReadOnlyList<string> Objects)
 {
-    /// <summary>Our own templates, used when no templates.json is present.</summary>
+    /// <summary>Our own small set, used when no templates.json is present.</summary>
     public static TemplateSet BuiltIn { get; } = new(
         CccTrain:
         [
@@ -30,18 +40,17 @@ public sealed record TemplateSet(
         ],
         IoiTrain:
         [
-            "When {A} and {B} went to the {place}, {B} gave a {object} to",
-            "After {A} and {B} arrived at the {place}, {B} handed a {object} to",
+            IoiTemplate.FromAbba("When {A} and {B} went to the {place}, {B} gave a {object} to"),
+            IoiTemplate.FromAbba("After {A} and {B} arrived at the {place}, {B} handed a {object} to"),
         ],
         IoiTest:
         [
-            "While {A} and {B} were at the {place}, {B} passed a {object} to",
+            IoiTemplate.FromAbba("While {A} and {B} were at the {place}, {B} passed a {object} to"),
         ],
-        IoiNamesTest: []);
-
-    /// <summary>Places and objects filled into IOI templates (single GPT-2 tokens with a leading space).</summary>
-    public static IReadOnlyList<string> Places { get; } = ["store", "park", "school", "hospital", "beach", "restaurant", "office", "station"];
-    public static IReadOnlyList<string> Objects { get; } = ["drink", "book", "ball", "gift", "letter", "key", "flower", "snack"];
+        IoiNamesTrain: [],
+        IoiNamesTest: [],
+        Places: ["store", "park", "school", "hospital", "beach", "restaurant", "office", "station"],
+        Objects: ["drink", "book", "ball", "gift", "letter", "key", "flower", "snack"]);
 
     /// <summary>Reads a templates.json; keys it lacks come from <see cref="BuiltIn"/>.</summary>
     public static TemplateSet Read(string path)
@@ -56,14 +65,20 @@ public sealed record TemplateSet(
         {
             throw new TaskDataException($"'{path}' is not valid JSON: {e.Message}");
         }
-        IReadOnlyList<string> List(string key, IReadOnlyList<string> fallback)
-        {
-            if (obj[key] is not JsonArray array) return fallback;
-            return array.Select(n => n?.GetValue<string>() ?? throw new TaskDataException($"'{path}': \"{key}\" must be an array of strings.")).ToArray();
-        }
+        string Text(JsonNode? n, string key) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s
+            : throw new TaskDataException($"'{path}': \"{key}\" must hold strings; found {n?.ToJsonString() ?? "null"}.");
+        IReadOnlyList<string> List(string key, IReadOnlyList<string> fallback) =>
+            obj[key] is JsonArray array ? array.Select(n => Text(n, key)).ToArray() : fallback;
+        IReadOnlyList<IoiTemplate> Ioi(string key, IReadOnlyList<IoiTemplate> fallback) =>
+            obj[key] is JsonArray array
+                ? array.Select(n => n is JsonObject o
+                    ? new IoiTemplate(Text(o["ABBA"], key + ".ABBA"), Text(o["BABA"], key + ".BABA"))
+                    : IoiTemplate.FromAbba(Text(n, key))).ToArray()
+                : fallback;
         var b = BuiltIn;
-        return new TemplateSet(List("ccc_train", b.CccTrain), List("ccc_test", b.CccTest), List("ioi_train", b.IoiTrain),
-            List("ioi_test", b.IoiTest), List("ioi_names_test", b.IoiNamesTest));
+        return new TemplateSet(List("ccc_train", b.CccTrain), List("ccc_test", b.CccTest), Ioi("ioi_train", b.IoiTrain),
+            Ioi("ioi_test", b.IoiTest), List("ioi_names_train", b.IoiNamesTrain), List("ioi_names_test", b.IoiNamesTest),
+            List("places", b.Places), List("objects", b.Objects));
     }
 
     /// <summary>The file at <paramref name="path"/> when it exists, otherwise <see cref="BuiltIn"/>.</summary>

@@ -21,7 +21,7 @@ public sealed class InterventionRun : IDisposable
             throw new ArgumentException($"{options.Method} parameters must have shape [{string.Join(", ", expected)}]; got [{string.Join(", ", parameters.shape)}].");
         Name = name; Options = options; ModelIdentity = modelIdentity; LayerCount = layerCount; Width = width;
         PromptLength = Intervention.IsPositional(options.Method) ? promptLength : null;
-        TokenLabels = tokenLabels; Parameters = parameters; Cancelled = cancelled; StepsCompleted = stepsCompleted;
+        TokenLabels = tokenLabels; Parameters = parameters.DetachFromDisposeScope(); Cancelled = cancelled; StepsCompleted = stepsCompleted;
         TrainingTime = trainingTime; History = history ?? [];
     }
 
@@ -48,8 +48,8 @@ public sealed class InterventionRun : IDisposable
     /// <summary>‖θ‖₁ summed over all parameters.</summary>
     public double L1()
     {
-        using var l1 = Parameters.abs().sum();
-        return l1.cpu().item<float>();
+        using var scope = NewDisposeScope();
+        return Parameters.abs().sum().cpu().item<float>();
     }
 
     /// <summary>A live intervention with a copy of these parameters, on <paramref name="device"/> (caller disposes it).</summary>

@@ -65,6 +65,7 @@ public static class Trainer
     private static InterventionRun Run(LanguageModel model, PreparedTask task, TrainingOptions options, string name,
         IProgress<TrainingProgress>? progress, CancellationToken cancellation)
     {
+        using var runScope = NewDisposeScope();
         var device = model.Device;
         var train = task.Train;
         manual_seed(options.Seed);
@@ -79,19 +80,16 @@ public static class Trainer
         using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
         var hooks = new HookSet();
         using var attached = intervention.Attach(hooks);
-        using var betaVector = cat([ones(batch, device: device), -ones(batch, device: device)]);
-        using var betaRows = betaVector.view(-1, 1, 1);
-        intervention.BetaRows = betaRows;
-        using var best = parameters.detach().clone();
-        using var lastGood = parameters.detach().clone();
-        using var bestLoss = full(1, double.PositiveInfinity, ScalarType.Float32, device).squeeze();
+        var best = parameters.detach().clone();
+        var lastGood = parameters.detach().clone();
+        var bestLoss = full(1, double.PositiveInfinity, ScalarType.Float32, device).squeeze();
         var history = new List<TrainingProgress>();
         var clock = Stopwatch.StartNew();
         int step = 0;
         bool cancelled = false;
 
         InterventionRun Snapshot(Tensor values, bool wasCancelled) => new(name, options, model.Identity, model.Config.LayerCount,
-            model.Config.Width, task.PromptLength, task.TokenLabels, values.detach().clone(), wasCancelled, step, clock.Elapsed, history.ToArray());
+            model.Config.Width, task.PromptLength, task.TokenLabels, values.detach().clone().DetachFromDisposeScope(), wasCancelled, step, clock.Elapsed, history.ToArray());
 
         while (step < options.Steps)
         {
@@ -108,14 +106,8 @@ public static class Trainer
             }
             using var scope = NewDisposeScope();
             var single = tensor(indices, device: device);
-            var rows = cat([single, single]);
-            var correct = train.Correct.index_select(0, rows);
-            var wrong = train.Wrong.index_select(0, rows);
-            var logits = LastToken.Logits(model.Transformer, train.Ids.index_select(0, rows), train.LastIndex.index_select(0, rows), hooks);
-            var effectiveness = Losses.Effectiveness(Losses.LogitDifference(logits, correct, wrong), betaVector, options.Margin);
-            var faithfulness = Losses.Faithfulness(train.CleanLogProbs.index_select(0, rows), logits, correct, wrong);
-            var l1 = Losses.Minimality(parameters, options.L1);
-            var loss = effectiveness + options.LambdaF * faithfulness + options.LambdaM * l1;
+            var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, hooks, intervention, train, single,
+                options.Margin, options.LambdaF, options.LambdaM, options.L1);
             optimizer.zero_grad();
             loss.backward();
             using (no_grad())
@@ -144,7 +136,6 @@ public static class Trainer
                 progress?.Report(report);
             }
         }
-        intervention.BetaRows = null;
         clock.Stop();
         return Snapshot(cancelled ? best : parameters, cancelled);
     }
