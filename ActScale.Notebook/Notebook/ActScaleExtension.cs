@@ -115,6 +115,18 @@ public static class ActScaleExtension
             });
     }
 
+    /// <summary>
+    /// Runs <c>#!actscale LINE</c> from C# code (for notebooks that decide in code what to run, e.g. only when a
+    /// checkpoint exists). Returns false, after the failure has been shown, when the command failed.
+    /// </summary>
+    public static async Task<bool> RunAsync(string line)
+    {
+        var root = KernelInvocationContext.Current?.HandlingKernel?.RootKernel ?? Kernel.Root
+            ?? throw new InvalidOperationException("RunAsync needs a running notebook kernel.");
+        var result = await root.SendAsync(new Microsoft.DotNet.Interactive.Commands.SubmitCode($"{Directive} {line}"));
+        return !result.Events.OfType<Microsoft.DotNet.Interactive.Events.CommandFailed>().Any();
+    }
+
     public static string ShortHelpHtml()
     {
         var html = new StringBuilder();
