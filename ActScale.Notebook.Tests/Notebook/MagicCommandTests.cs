@@ -182,3 +182,42 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
         }
     }
 }
+
+/// <summary>Interrupting a training keeps the run with its best parameters; uses its own kernel so other tests are not disturbed.</summary>
+public sealed class TrainingInterruptTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Interrupt_keeps_the_run_with_its_best_parameters()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path);
+        using var kernel = new NotebookKernel();
+        NotebookSession.For(kernel.Kernel).LiveUpdates = LiveUpdates.Always;
+        Assert.True((await kernel.SubmitAsync($"#!actscale load --model \"{folder.Path}\" --device cpu")).Succeeded);
+        Assert.True((await kernel.SubmitAsync("#!actscale data --task ccc --train 8 --test 4")).Succeeded);
+
+        var progressed = new TaskCompletionSource();
+        using var watch = kernel.Kernel.KernelEvents.Subscribe(e =>
+        {
+            if (e is Microsoft.DotNet.Interactive.Events.DisplayedValueUpdated) progressed.TrySetResult();
+        });
+        var training = kernel.SubmitAsync("#!actscale train --steps 100000 --name long");
+        await Task.WhenAny(progressed.Task, Task.Delay(TimeSpan.FromSeconds(60)));
+        Assert.True(progressed.Task.IsCompleted, "training never reported progress");
+        await kernel.Kernel.SendAsync(new Microsoft.DotNet.Interactive.Commands.Cancel());
+        var result = await training.WaitAsync(TimeSpan.FromSeconds(60));
+        output.WriteLine(result.ToString());
+
+        // The kernel reports the cancellation at once; the training thread finishes its step and keeps the run.
+        var session = NotebookSession.For(kernel.Kernel);
+        for (int i = 0; i < 300 && session.IsTraining; i++) await Task.Delay(100);
+        Assert.False(session.IsTraining);
+        Assert.Contains("long", session.RunNames);
+        var runs = await kernel.SubmitAsync("#!actscale runs");
+        Assert.True(runs.Succeeded, runs.ToString());
+        Assert.Contains("(interrupted)", runs.AllHtml);
+        // A new training can start after the interrupted one.
+        var next = await kernel.SubmitAsync("#!actscale train --steps 2 --name after");
+        Assert.True(next.Succeeded, next.ToString());
+    }
+}
