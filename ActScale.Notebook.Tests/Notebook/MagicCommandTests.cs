@@ -171,6 +171,19 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     }
 
     [Fact]
+    public async Task Completions_offer_methods_and_run_names()
+    {
+        async Task<string[]> Complete(string code)
+        {
+            var result = await Kernel.Kernel.SendAsync(new Microsoft.DotNet.Interactive.Commands.RequestCompletions(code, new Microsoft.DotNet.Interactive.LinePosition(0, code.Length)));
+            return result.Events.OfType<Microsoft.DotNet.Interactive.Events.CompletionsProduced>().SelectMany(c => c.Completions).Select(c => c.DisplayText).ToArray();
+        }
+        Assert.Contains("dynscalar", await Complete("#!actscale train --method "));
+        Assert.Contains("steervec", await Complete("#!actscale heatmap --run "));
+        Assert.Contains("train", await Complete("#!actscale "));
+    }
+
+    [Fact]
     public async Task Second_train_while_one_runs_is_refused()
     {
         var session = NotebookSession.For(Kernel.Kernel);
