@@ -178,6 +178,8 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.Contains("LambdaM must be ≥ 0", result.Failures[0].Message);
         Assert.Equal(2 * 4, result.Rows.Count);
         Assert.Equal(8, result.Frame.RowCount);
+        Assert.Equal(2, result.Frames.Count);
+        Assert.All(result.Frames.Values, f => Assert.Equal(4, f.RowCount));
         Assert.Equal([0.0, 1e-2], result.Rows.Select(r => r.LambdaM).Distinct());
     }
 
