@@ -149,6 +149,9 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     [InlineData("#!actscale apply nope --prompt \"x\"", "There is no run named 'nope'")]
     [InlineData("#!actscale save activscalar", "save needs a file to write")]
     [InlineData("#!actscale data --task /no/such/file.jsonl", "--task must be ccc, ioi or the path of a .jsonl file")]
+    [InlineData("#!actscale fly", "#!actscale has no subcommand 'fly'")]
+    [InlineData("#!actscale train --lr", "--lr needs a value")]
+    [InlineData("#!actscale train --lr --steps 3", "--lr needs a value")]
     public async Task Mistakes_fail_the_command_with_a_message_and_keep_the_runs(string code, string message)
     {
         var result = await Kernel.SubmitAsync(code);

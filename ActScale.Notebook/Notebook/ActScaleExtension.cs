@@ -56,8 +56,15 @@ public static class ActScaleExtension
             sub.Parameters.Add(new KernelDirectiveParameter("--help", $"Show what {spec.Name} does and its options.") { Flag = true });
             root.Subcommands.Add(sub);
         }
-        kernel.AddDirective(root, (_, context) =>
+        kernel.AddDirective(root, (command, context) =>
         {
+            var typed = ActScaleCommand.TypedSubcommand(command);
+            if (typed is not null && typed != "--help")
+            {
+                context.Fail(command, null,
+                    $"#!actscale has no subcommand '{typed}'. Subcommands: {string.Join(", ", CommandCatalog.All.Select(s => s.Name))}. Type #!actscale help for their options.");
+                return Task.CompletedTask;
+            }
             context.Display(new ActScaleHtml(FullHelpHtml()), "text/html");
             return Task.CompletedTask;
         });
@@ -84,6 +91,11 @@ public static class ActScaleExtension
                     var known = spec.Options.Count == 0 ? "it takes no options" : "its options are " + string.Join(", ", spec.Options.Select(o => o.Name));
                     context.Fail(command, null,
                         $"#!actscale {name} has no option {string.Join(", ", unknown)}; {known}. Type #!actscale {name} --help for details.");
+                    return;
+                }
+                if (command.OptionsWithoutValue(name) is { Count: > 0 } bare)
+                {
+                    context.Fail(command, null, $"{string.Join(", ", bare)} needs a value, e.g. {bare[0]} {spec.Options.FirstOrDefault(o => o.Name == bare[0])?.Default ?? "VALUE"}. Type #!actscale {name} --help for details.");
                     return;
                 }
                 if (Options.Flag(command.Help))

@@ -39,6 +39,10 @@ public static class CommandCatalog
 
     private static IEnumerable<string> RunNames(NotebookSession s) => s.RunNames;
 
+    // Defaults come from the method's own options, so help never disagrees with what training does.
+    private static readonly ActScale.Training.TrainingOptions Defaults = new();
+    private static string Num(double v) => v.ToString("G", System.Globalization.CultureInfo.InvariantCulture);
+
     public static IReadOnlyList<SubcommandSpec> All { get; } =
     [
         new("load", "load [--model PATH|NAME] [--device auto|cpu|cuda|cuda:N] [--dtype float32|bfloat16|float16]",
@@ -67,11 +71,11 @@ public static class CommandCatalog
             [
                 new("--method", "ActivScalar (one scalar per site, layer, position), SteerVec (one vector each) or DynScalar (a probe per site and layer).", "activscalar", _ => ["activscalar", "steervec", "dynscalar"]),
                 new("--sites", "Site kinds to intervene on, comma-separated.", DefaultSites, _ => ["attn_out,mlp_out", "attn_out", "mlp_out", "resid_post"]),
-                new("--margin", "Margin m of the effectiveness term.", "from the method"),
-                new("--lambda-f", "Weight λ_F of the faithfulness (KL) term.", "from the method"),
-                new("--lambda-m", "Weight λ_M of the ℓ1 minimality term.", "from the method"),
-                new("--steps", "Optimisation steps.", "from the method"),
-                new("--lr", "Adam learning rate.", "from the method"),
+                new("--margin", "Margin m of the effectiveness term (logits).", Num(Defaults.Margin)),
+                new("--lambda-f", "Weight λ_F of the faithfulness (KL) term.", Num(Defaults.LambdaF)),
+                new("--lambda-m", "Weight λ_M of the ℓ1 minimality term (summed ℓ1).", Num(Defaults.LambdaM)),
+                new("--steps", "Optimisation steps (Adam, minibatches of 32 prompts, each at β = +1 and −1).", Num(Defaults.Steps)),
+                new("--lr", "Adam learning rate.", Num(Defaults.LearningRate)),
                 new("--seed", "Random seed.", "0"),
                 new("--name", "Name of the run (a C# variable of that name holds it).", "the method's name"),
             ]),
@@ -88,8 +92,8 @@ public static class CommandCatalog
                 new("--values", "Comma-separated values.", Positional: true),
                 new("--method", "Method to train.", "activscalar", _ => ["activscalar", "steervec", "dynscalar"]),
                 new("--sites", "Site kinds.", DefaultSites),
-                new("--steps", "Steps per run.", "from the method"),
-                new("--lr", "Learning rate.", "from the method"),
+                new("--steps", "Steps per run.", Num(Defaults.Steps)),
+                new("--lr", "Learning rate.", Num(Defaults.LearningRate)),
                 new("--seed", "Random seed.", "0"),
                 new("--name", "Prefix of the runs' names.", "sweep"),
             ]),

@@ -39,6 +39,37 @@ public abstract class ActScaleCommand : KernelCommand
     public IReadOnlyList<string> TypedPositionalWords(string subcommand) =>
         TypedWords(subcommand, keepQuoted: true).TakeWhile(w => !w.StartsWith("--", StringComparison.Ordinal)).ToArray();
 
+    /// <summary>Options typed with no value after them (<c>--lr</c> at the end, or right before another option).</summary>
+    public IReadOnlyList<string> OptionsWithoutValue(string subcommand)
+    {
+        var words = TypedWords(subcommand, keepQuoted: true).ToArray();
+        var missing = new List<string>();
+        for (int i = 0; i < words.Length; i++)
+            if (words[i].StartsWith("--", StringComparison.Ordinal) && words[i] != "--help"
+                && (i + 1 == words.Length || words[i + 1].StartsWith("--", StringComparison.Ordinal)))
+                missing.Add(words[i]);
+        return missing;
+    }
+
+    /// <summary>The first word typed after <c>#!actscale</c> in the submitted cell, or null.</summary>
+    public static string? TypedSubcommand(KernelCommand command)
+    {
+        for (KernelCommand? c = command; c is not null; c = c.Parent)
+        {
+            if (c is not SubmitCode submit) continue;
+            foreach (var line in submit.Code.Split('\n'))
+            {
+                var trimmed = line.Trim();
+                if (!trimmed.StartsWith(ActScaleExtension.Directive, StringComparison.Ordinal)) continue;
+                var rest = trimmed[ActScaleExtension.Directive.Length..];
+                if (rest.Length > 0 && !char.IsWhiteSpace(rest[0])) continue;
+                return rest.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            }
+            return null;
+        }
+        return null;
+    }
+
     private IEnumerable<string> TypedOptionNames(string subcommand) =>
         TypedWords(subcommand, keepQuoted: false).Where(w => w.StartsWith("--", StringComparison.Ordinal)).Select(w => w.ToLowerInvariant());
 
