@@ -29,8 +29,8 @@ public static class Predictions
 
     public static string Html(string prompt, IReadOnlyList<TokenGuess> guesses, string? caption = null)
     {
-        var html = new StringBuilder("<table class=\"actscale-predictions\">");
-        html.Append($"<caption style=\"text-align:left\">{WebUtility.HtmlEncode(caption ?? "Next token after")} <code>{WebUtility.HtmlEncode(prompt)}</code></caption>");
+        var html = new StringBuilder($"<div>{WebUtility.HtmlEncode(caption ?? "Next token after")} <code>{WebUtility.HtmlEncode(prompt)}</code></div>");
+        html.Append("<table class=\"actscale-predictions\">");
         html.Append("<tr><th>#</th><th style=\"text-align:left\">token</th><th>probability</th><th>logit</th></tr>");
         for (int i = 0; i < guesses.Count; i++)
             html.Append($"<tr><td>{i + 1}</td><td style=\"text-align:left\"><code>{Show(guesses[i].Token)}</code></td><td>{(guesses[i].Probability * 100).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}%</td><td>{guesses[i].Logit:F2}</td></tr>");
