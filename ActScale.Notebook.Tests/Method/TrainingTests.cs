@@ -192,7 +192,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.Equal(3, result.Runs.Count);
         Assert.Equal(12, result.Rows.Count);
         Assert.Contains("dropped 1 train prompts of 7 tokens", result.FilterNote);
-        Assert.Equal(1e-3, result.Runs[2].Options.LearningRate);
+        Assert.Equal(1e-3, result.Runs[2].Options.Rate);
         Assert.Equal(InterventionMethod.DynScalar, result.Runs[2].Method);
         Assert.Equal(12, result.Frame.RowCount);
     }
