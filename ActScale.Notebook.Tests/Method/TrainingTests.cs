@@ -183,6 +183,20 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.Equal([0.0, 1e-2], result.Rows.Select(r => r.LambdaM).Distinct());
     }
 
+    [Fact]
+    public void MethodComparisonTrainsEachMethodOnOneLength()
+    {
+        var examples = TinyModelFixture.SameLengthTask().Append(new PromptExample("Indeed, the capital of Spain is", " Madrid", " Rome", "train")).ToArray();
+        using var result = MethodComparison.Run(_model, examples, new TrainingOptions(Steps: 3, BatchSize: 3),
+            perMethod: new Dictionary<InterventionMethod, TrainingOptions> { [InterventionMethod.DynScalar] = new(Steps: 2, LearningRate: 1e-3) });
+        Assert.Equal(3, result.Runs.Count);
+        Assert.Equal(12, result.Rows.Count);
+        Assert.Contains("dropped 1 train prompts of 7 tokens", result.FilterNote);
+        Assert.Equal(1e-3, result.Runs[2].Options.Rate);
+        Assert.Equal(InterventionMethod.DynScalar, result.Runs[2].Method);
+        Assert.Equal(12, result.Frame.RowCount);
+    }
+
     /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {

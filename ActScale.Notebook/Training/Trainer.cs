@@ -89,7 +89,7 @@ public static class Trainer
         using var intervention = Intervention.Create(options.Method, options.Sites, model.Config.LayerCount, model.Config.Width,
             task.PromptLength, device);
         var parameters = intervention.Parameters;
-        using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
+        using var optimizer = optim.Adam([parameters], options.Rate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
         var hooks = new HookSet();
         using var attached = intervention.Attach(hooks);
         var best = parameters.detach().clone();
