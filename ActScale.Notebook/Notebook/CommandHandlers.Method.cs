@@ -103,7 +103,7 @@ internal sealed partial class CommandHandlers
             LambdaF = Options.Double(lambdaF, "--lambda-f", d.LambdaF, 0),
             LambdaM = Options.Double(lambdaM, "--lambda-m", d.LambdaM, 0),
             Steps = Options.Int(steps, "--steps", d.Steps, 0, 1_000_000),
-            LearningRate = Options.Double(lr, "--lr", d.LearningRate, double.Epsilon, 100),
+            LearningRate = string.IsNullOrWhiteSpace(lr) ? null : Options.Double(lr, "--lr", TrainingOptions.DefaultLearningRate(method), double.Epsilon, 100),
             Seed = Options.Int(seed, "--seed", d.Seed),
         };
     }
