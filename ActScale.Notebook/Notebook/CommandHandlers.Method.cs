@@ -151,7 +151,8 @@ internal sealed partial class CommandHandlers
         var view = record.Run.Heatmap();
         var columns = view.ColumnLabels.Select((label, i) => record.Run.Method == InterventionMethod.DynScalar ? label : $"{i}:{label.Replace("\n", "\\n")}").ToArray();
         bool diverging = record.Run.Method != InterventionMethod.SteerVec;
-        var figure = PlotlyHtml.Heatmap(view.Title + (diverging ? " (0 = no change)" : ""), view.RowLabels, columns, view.Values, view.ValueName, view.Neutral, diverging);
+        var figure = PlotlyHtml.Heatmap(view.Title + (diverging ? " (0 = no change)" : ""), view.RowLabels, columns, view.Values, view.ValueName, view.Neutral, diverging,
+            xTitle: record.Run.Method == InterventionMethod.DynScalar ? "probe statistic (shared over positions)" : "position (token)");
         context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
         return Task.CompletedTask;
     }

@@ -69,7 +69,7 @@ public static class PlotlyHtml
     /// categorical labels; duplicated column labels (repeated tokens) are kept apart by their position.
     /// </summary>
     public static JsonObject Heatmap(string title, IReadOnlyList<string> rows, IReadOnlyList<string> columns, double[,] z,
-        string colorbarTitle, double zMid = 0, bool diverging = true, string? hoverLabel = null)
+        string colorbarTitle, double zMid = 0, bool diverging = true, string? hoverLabel = null, string xTitle = "position (token)")
     {
         var zRows = new JsonArray();
         double maxAbs = 1e-9;
@@ -110,7 +110,7 @@ public static class PlotlyHtml
             ["title"] = new JsonObject { ["text"] = title },
             ["height"] = Math.Clamp(140 + 22 * rows.Count, 320, 900),
             ["margin"] = new JsonObject { ["l"] = 150, ["r"] = 40, ["t"] = 60, ["b"] = 110 },
-            ["xaxis"] = new JsonObject { ["type"] = "category", ["tickangle"] = -45, ["automargin"] = true, ["title"] = new JsonObject { ["text"] = "position (token)" } },
+            ["xaxis"] = new JsonObject { ["type"] = "category", ["tickangle"] = -45, ["automargin"] = true, ["title"] = new JsonObject { ["text"] = xTitle } },
             ["yaxis"] = new JsonObject { ["type"] = "category", ["autorange"] = "reversed", ["automargin"] = true, ["title"] = new JsonObject { ["text"] = "site × layer" } },
         };
         return new JsonObject { ["data"] = new JsonArray(trace), ["layout"] = layout };
