@@ -26,6 +26,7 @@ public class DefaultModelExperiment(ITestOutputHelper output)
             ? TinyCheckpoints.WriteGpt2(folder.Path, new TinyCheckpoints.Gpt2Shape(Layers: 4, Width: 128, Heads: 4, Context: 64), seed: 7)
             : which;
         using var model = LanguageModel.Load(path, "auto");
+        if (int.TryParse(Environment.GetEnvironmentVariable("ACTSCALE_THREADS"), out var threads)) TorchSharp.torch.set_num_threads(threads);
         int steps = int.Parse(Environment.GetEnvironmentVariable("ACTSCALE_EXPERIMENT_STEPS") ?? "200", CultureInfo.InvariantCulture);
         var lines = new List<string>
         {

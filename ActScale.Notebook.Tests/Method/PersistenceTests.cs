@@ -37,6 +37,7 @@ public class PersistenceTests(TinyModelFixture fixture) : IClassFixture<TinyMode
         Assert.Equal(run.PromptLength, loaded.PromptLength);
         Assert.Equal(run.TokenLabels, loaded.TokenLabels);
         Assert.Equal(run.Options, loaded.Options with { SiteKinds = run.Options.SiteKinds });
+        Assert.Equal(0.05, loaded.Options.Rate);
         Assert.Equal(run.ModelIdentity, loaded.ModelIdentity);
         var meta = JsonNode.Parse(File.ReadAllText(json))!;
         Assert.Equal(RunStore.FormatVersion, meta["format_version"]!.GetValue<int>());

@@ -9,7 +9,13 @@ public sealed class TinyModelFixture : IDisposable
 {
     private readonly TinyCheckpoints.TempFolder _folder = TinyCheckpoints.NewFolder();
 
-    public TinyModelFixture() => Model = ModelFixtures.LoadTinyGpt2(_folder);
+    public TinyModelFixture()
+    {
+        // Tiny tensors gain nothing from intra-op threads, and on a shared CPU their spin-waiting costs up to 30×.
+        ActScale.Runtime.TorchNativeLoader.EnsureLoadable();
+        TorchSharp.torch.set_num_threads(1);
+        Model = ModelFixtures.LoadTinyGpt2(_folder);
+    }
 
     public LanguageModel Model { get; }
 

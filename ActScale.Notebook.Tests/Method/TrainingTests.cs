@@ -178,7 +178,23 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.Contains("LambdaM must be ≥ 0", result.Failures[0].Message);
         Assert.Equal(2 * 4, result.Rows.Count);
         Assert.Equal(8, result.Frame.RowCount);
+        Assert.Equal(2, result.Frames.Count);
+        Assert.All(result.Frames.Values, f => Assert.Equal(4, f.RowCount));
         Assert.Equal([0.0, 1e-2], result.Rows.Select(r => r.LambdaM).Distinct());
+    }
+
+    [Fact]
+    public void MethodComparisonTrainsEachMethodOnOneLength()
+    {
+        var examples = TinyModelFixture.SameLengthTask().Append(new PromptExample("Indeed, the capital of Spain is", " Madrid", " Rome", "train")).ToArray();
+        using var result = MethodComparison.Run(_model, examples, new TrainingOptions(Steps: 3, BatchSize: 3),
+            perMethod: new Dictionary<InterventionMethod, TrainingOptions> { [InterventionMethod.DynScalar] = new(Steps: 2, LearningRate: 1e-3) });
+        Assert.Equal(3, result.Runs.Count);
+        Assert.Equal(12, result.Rows.Count);
+        Assert.Contains("dropped 1 train prompts of 7 tokens", result.FilterNote);
+        Assert.Equal(1e-3, result.Runs[2].Options.Rate);
+        Assert.Equal(InterventionMethod.DynScalar, result.Runs[2].Method);
+        Assert.Equal(12, result.Frame.RowCount);
     }
 
     /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>

@@ -23,13 +23,15 @@ public sealed class ComparisonResult(IReadOnlyList<InterventionRun> runs, IReadO
 /// <summary>
 /// The paper's comparison table: trains each method with the same options on the same prompts and evaluates on train and
 /// test. The prompts are first reduced to one length (<see cref="TaskValidator.KeepOneLength"/>) so the positional methods
-/// apply; DynScalar uses the same prompts unless <paramref name="dynScalarOnAllLengths"/> is set.
+/// apply; DynScalar uses the same prompts unless <paramref name="dynScalarOnAllLengths"/> is set. <paramref name="perMethod"/>
+/// replaces the options for some methods (e.g. a smaller learning rate for DynScalar).
 /// </summary>
 public static class MethodComparison
 {
     public static ComparisonResult Run(LanguageModel model, IReadOnlyList<PromptExample> examples, TrainingOptions? baseOptions = null,
         IReadOnlyList<InterventionMethod>? methods = null, EvaluationOptions? evaluation = null, bool dynScalarOnAllLengths = false,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default, string namePrefix = "")
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default, string namePrefix = "",
+        IReadOnlyDictionary<InterventionMethod, TrainingOptions>? perMethod = null)
     {
         baseOptions ??= new TrainingOptions();
         methods ??= [InterventionMethod.ActivScalar, InterventionMethod.SteerVec, InterventionMethod.DynScalar];
@@ -43,7 +45,8 @@ public static class MethodComparison
             foreach (var method in methods)
             {
                 var task = method == InterventionMethod.DynScalar && allTask is not null ? allTask : positionalTask;
-                var run = Trainer.Train(model, task, baseOptions with { Method = method }, namePrefix + method, progress, cancellation);
+                var options = (perMethod is not null && perMethod.TryGetValue(method, out var own) ? own : baseOptions) with { Method = method };
+                var run = Trainer.Train(model, task, options, namePrefix + method, progress, cancellation);
                 runs.Add(run);
                 rows.AddRange(Evaluator.Evaluate(model, run, task, evaluation));
             }

@@ -45,7 +45,7 @@ public static class RunStore
             ["training_seconds"] = run.TrainingTime.TotalSeconds,
             ["options"] = new JsonObject
             {
-                ["learning_rate"] = o.LearningRate, ["steps"] = o.Steps, ["batch_size"] = o.BatchSize, ["seed"] = o.Seed,
+                ["learning_rate"] = o.Rate, ["steps"] = o.Steps, ["batch_size"] = o.BatchSize, ["seed"] = o.Seed,
                 ["margin"] = o.Margin, ["lambda_f"] = o.LambdaF, ["lambda_m"] = o.LambdaM, ["l1"] = o.L1.ToString(),
                 ["report_every"] = o.ReportEvery,
             },
@@ -92,7 +92,7 @@ public static class RunStore
         var d = new TrainingOptions();
         double D(string k, double fallback) => opts[k]?.GetValue<double>() ?? fallback;
         int I(string k, int fallback) => opts[k]?.GetValue<int>() ?? fallback;
-        var options = new TrainingOptions(method, kinds, D("learning_rate", d.LearningRate), I("steps", d.Steps), I("batch_size", d.BatchSize),
+        var options = new TrainingOptions(method, kinds, D("learning_rate", TrainingOptions.DefaultLearningRate(method)), I("steps", d.Steps), I("batch_size", d.BatchSize),
             I("seed", d.Seed), D("margin", d.Margin), D("lambda_f", d.LambdaF), D("lambda_m", d.LambdaM),
             opts["l1"] is JsonNode l1 ? Enum.Parse<L1Reduction>(l1.GetValue<string>()) : d.L1, I("report_every", d.ReportEvery));
         var weights = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(json))!, Get<string>("parameters_file"));

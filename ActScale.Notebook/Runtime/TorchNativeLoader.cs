@@ -88,18 +88,27 @@ public static class TorchNativeLoader
         name is LibraryName or LibraryFile ? _patchedHandle : IntPtr.Zero;
 
     /// <summary>
-    /// The copy cannot find libtorch through its $ORIGIN run path, so libtorch is loaded first (by the same
-    /// probing TorchSharp uses, else by absolute path); the copy's DT_NEEDED entries then bind by soname.
+    /// The copy cannot find libtorch through its $ORIGIN run path, so libtorch is loaded first; the copy's DT_NEEDED
+    /// entries then bind by soname. Files next to TorchSharp or in the referenced libtorch package come first, by
+    /// absolute path: probing by name can find a system libtorch (Debian ships 1.13 in /usr/lib) whose symbols do
+    /// not match, which is what happens in a notebook kernel, where the packages stay in the NuGet cache.
     /// </summary>
     private static void LoadLibTorchFor(string original, Assembly torchAssembly)
     {
-        if (NativeLibrary.TryLoad("torch", torchAssembly, null, out _)) return;
-        var directories = new[] { Path.GetDirectoryName(original)! }.Concat(CandidateNativeDirectories(torchAssembly));
-        foreach (var dir in directories.Concat(NuGetLibTorchDirectories()))
+        var directories = new[] { Path.GetDirectoryName(original)!, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") }
+            .Concat(CandidateNativeDirectories(torchAssembly));
+        foreach (var dir in directories)
         {
             var libtorch = Path.Combine(dir, "libtorch.so");
             if (File.Exists(libtorch) && NativeLibrary.TryLoad(libtorch, out _)) return;
         }
+        if (NativeLibrary.TryLoad("torch", torchAssembly, DllImportSearchPath.AssemblyDirectory, out _)) return;
+        foreach (var dir in NuGetLibTorchDirectories())
+        {
+            var libtorch = Path.Combine(dir, "libtorch.so");
+            if (File.Exists(libtorch) && NativeLibrary.TryLoad(libtorch, out _)) return;
+        }
+        if (NativeLibrary.TryLoad("torch", torchAssembly, null, out _)) return;
         throw new DllNotFoundException(
             "libtorch.so was not found. Reference a libtorch backend package: libtorch-cpu-linux-x64 2.10.0 for CPU, " +
             "or TorchSharp-cuda-linux 0.107.0 for NVIDIA GPUs.");
@@ -121,8 +130,12 @@ public static class TorchNativeLoader
     {
         var root = NuGetPackagesFolder();
         if (!Directory.Exists(root)) yield break;
-        foreach (var package in Directory.GetDirectories(root, "libtorch-*linux-x64*"))
-        foreach (var version in Directory.GetDirectories(package))
+        // CUDA builds first only where a CUDA driver is present (they do not load without one); newest version first.
+        bool driver = NativeLibrary.TryLoad("libcuda.so.1", out _);
+        var packages = Directory.GetDirectories(root, "libtorch-*linux-x64*")
+            .OrderBy(p => Path.GetFileName(p).Contains("cuda", StringComparison.OrdinalIgnoreCase) == driver ? 0 : 1);
+        foreach (var package in packages)
+        foreach (var version in Directory.GetDirectories(package).OrderByDescending(v => Path.GetFileName(v), StringComparer.Ordinal))
             yield return Path.Combine(version, "runtimes", "linux-x64", "native");
     }
 

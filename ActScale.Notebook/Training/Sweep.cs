@@ -26,7 +26,12 @@ public sealed record SweepFailure(double LambdaM, double LambdaF, double Margin,
 /// <summary>All rows (train and test, each β) of a sweep, as records and as one Deedle frame, plus the failed settings.</summary>
 public sealed record SweepResult(IReadOnlyList<SweepRow> Rows, IReadOnlyList<SweepFailure> Failures)
 {
+    /// <summary>All settings in one frame (columns LambdaM, LambdaF, Margin identify the setting).</summary>
     public Frame<int, string> Frame => Deedle.Frame.FromRecords(Rows);
+
+    /// <summary>One frame per setting (train and test rows, each β), keyed by the setting's run name.</summary>
+    public IReadOnlyDictionary<string, Frame<int, string>> Frames =>
+        Rows.GroupBy(r => r.Run).ToDictionary(g => g.Key, g => Deedle.Frame.FromRecords(g.ToArray()));
 }
 
 /// <summary>Trains and evaluates one run per grid setting; a failing setting is recorded and the sweep goes on.</summary>

@@ -71,13 +71,25 @@ public static class Trainer
         manual_seed(options.Seed);
         var random = new Random(options.Seed);
         int batch = Math.Min(options.BatchSize, train.Count);
+        // Every step's minibatch, drawn up front and copied to the device once: no host-to-device copy per step.
         var order = Enumerable.Range(0, train.Count).ToArray();
         int cursor = order.Length;
+        var indices = new long[(long)options.Steps * batch];
+        for (long k = 0; k < indices.Length; k++)
+        {
+            if (cursor == order.Length)
+            {
+                for (int i = order.Length - 1; i > 0; i--) { int j = random.Next(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+                cursor = 0;
+            }
+            indices[k] = order[cursor++];
+        }
+        var schedule = tensor(indices, [options.Steps, batch], device: device);
 
         using var intervention = Intervention.Create(options.Method, options.Sites, model.Config.LayerCount, model.Config.Width,
             task.PromptLength, device);
         var parameters = intervention.Parameters;
-        using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
+        using var optimizer = optim.Adam([parameters], options.Rate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
         var hooks = new HookSet();
         using var attached = intervention.Attach(hooks);
         var best = parameters.detach().clone();
@@ -94,18 +106,8 @@ public static class Trainer
         while (step < options.Steps)
         {
             if (cancellation.IsCancellationRequested) { cancelled = true; break; }
-            var indices = new long[batch];
-            for (int k = 0; k < batch; k++)
-            {
-                if (cursor == order.Length)
-                {
-                    for (int i = order.Length - 1; i > 0; i--) { int j = random.Next(i + 1); (order[i], order[j]) = (order[j], order[i]); }
-                    cursor = 0;
-                }
-                indices[k] = order[cursor++];
-            }
             using var scope = NewDisposeScope();
-            var single = tensor(indices, device: device);
+            var single = schedule[step];
             var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, hooks, intervention, train, single,
                 options.Margin, options.LambdaF, options.LambdaM, options.L1);
             optimizer.zero_grad();
