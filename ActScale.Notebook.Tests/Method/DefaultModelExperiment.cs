@@ -30,7 +30,7 @@ public class DefaultModelExperiment(ITestOutputHelper output)
         int steps = int.Parse(Environment.GetEnvironmentVariable("ACTSCALE_EXPERIMENT_STEPS") ?? "200", CultureInfo.InvariantCulture);
         var lines = new List<string>
         {
-            $"model: {model.Identity} ({which}) on {model.Device}; options: {new TrainingOptions(Steps: steps)}",
+            $"model: {model.Identity} ({which}) on {model.Device}; steps {steps}, lr {Environment.GetEnvironmentVariable("ACTSCALE_EXPERIMENT_LR") ?? "default"} (DynScalar lr/10), other options default",
             "task | method | split | β | prompts | flip acc | mean LD (clean) | KL | ℓ1 | params | non-trivial | train s",
             "---|---|---|---|---|---|---|---|---|---|---|---",
         };
@@ -38,7 +38,14 @@ public class DefaultModelExperiment(ITestOutputHelper output)
         {
             var examples = TaskFile.Read(Path.Combine(RepoPaths.Data, "tasks", taskName + ".jsonl"));
             var clock = Stopwatch.StartNew();
-            using var result = MethodComparison.Run(model, examples, new TrainingOptions(Steps: steps), namePrefix: taskName + " ");
+            var baseOptions = new TrainingOptions(Steps: steps);
+            Dictionary<ActScale.Interventions.InterventionMethod, TrainingOptions>? perMethod = null;
+            if (double.TryParse(Environment.GetEnvironmentVariable("ACTSCALE_EXPERIMENT_LR"), NumberStyles.Float, CultureInfo.InvariantCulture, out var lr))
+            {
+                baseOptions = baseOptions with { LearningRate = lr };
+                perMethod = new() { [ActScale.Interventions.InterventionMethod.DynScalar] = baseOptions with { LearningRate = lr / 10 } };
+            }
+            using var result = MethodComparison.Run(model, examples, baseOptions, namePrefix: taskName + " ", perMethod: perMethod);
             lines.Insert(1, $"{taskName}: {result.FilterNote}; total {clock.Elapsed.TotalSeconds:F0}s");
             foreach (var r in result.Rows)
                 lines.Add(string.Create(CultureInfo.InvariantCulture,
