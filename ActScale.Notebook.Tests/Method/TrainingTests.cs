@@ -190,11 +190,16 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         using var result = MethodComparison.Run(_model, examples, new TrainingOptions(Steps: 3, BatchSize: 3),
             perMethod: new Dictionary<InterventionMethod, TrainingOptions> { [InterventionMethod.DynScalar] = new(Steps: 2, LearningRate: 1e-3) });
         Assert.Equal(3, result.Runs.Count);
-        Assert.Equal(12, result.Rows.Count);
+        // 3 methods × (train, test) × β ±1, plus DynScalar on the dropped prompt of another length (train, β ±1)
+        Assert.Equal(14, result.Rows.Count);
+        var otherLength = result.Rows.Where(r => r.Split == "other-lengths train").ToList();
+        Assert.Equal(2, otherLength.Count);
+        Assert.All(otherLength, r => Assert.Equal("DynScalar", r.Method));
+        Assert.All(otherLength, r => Assert.Equal(1, r.Prompts));
         Assert.Contains("dropped 1 train prompts of 7 tokens", result.FilterNote);
         Assert.Equal(1e-3, result.Runs[2].Options.Rate);
         Assert.Equal(InterventionMethod.DynScalar, result.Runs[2].Method);
-        Assert.Equal(12, result.Frame.RowCount);
+        Assert.Equal(14, result.Frame.RowCount);
     }
 
     /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>

@@ -24,7 +24,8 @@ public sealed class ComparisonResult(IReadOnlyList<InterventionRun> runs, IReadO
 /// The paper's comparison table: trains each method with the same options on the same prompts and evaluates on train and
 /// test. The prompts are first reduced to one length (<see cref="TaskValidator.KeepOneLength"/>) so the positional methods
 /// apply; DynScalar uses the same prompts unless <paramref name="dynScalarOnAllLengths"/> is set. <paramref name="perMethod"/>
-/// replaces the options for some methods (e.g. a smaller learning rate for DynScalar).
+/// replaces the options for some methods (e.g. a smaller learning rate for DynScalar). DynScalar, which applies to any
+/// prompt length, is also evaluated on the prompts of the other lengths (splits named "other-lengths train/test").
 /// </summary>
 public static class MethodComparison
 {
@@ -42,6 +43,10 @@ public static class MethodComparison
         {
             using var positionalTask = PreparedTask.Prepare(model, sameLength, samePromptLength: true, "ActivScalar");
             using var allTask = dynScalarOnAllLengths ? PreparedTask.Prepare(model, examples, samePromptLength: false) : null;
+            var otherLengths = examples.Except(sameLength).ToList();
+            using var otherLengthTask = otherLengths.Count > 0 && !dynScalarOnAllLengths
+                ? PreparedTask.Prepare(model, otherLengths, samePromptLength: false, requireTrain: false)
+                : null;
             foreach (var method in methods)
             {
                 var task = method == InterventionMethod.DynScalar && allTask is not null ? allTask : positionalTask;
@@ -49,6 +54,8 @@ public static class MethodComparison
                 var run = Trainer.Train(model, task, options, namePrefix + method, progress, cancellation);
                 runs.Add(run);
                 rows.AddRange(Evaluator.Evaluate(model, run, task, evaluation));
+                if (method == InterventionMethod.DynScalar && otherLengthTask is not null)
+                    rows.AddRange(Evaluator.Evaluate(model, run, otherLengthTask, evaluation).Select(r => r with { Split = "other-lengths " + r.Split }));
             }
         }
         catch

@@ -95,8 +95,7 @@ public static class TorchNativeLoader
     /// </summary>
     private static void LoadLibTorchFor(string original, Assembly torchAssembly)
     {
-        var directories = new[] { Path.GetDirectoryName(original)!, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") }
-            .Concat(CandidateNativeDirectories(torchAssembly));
+        var directories = new[] { Path.GetDirectoryName(original)! }.Concat(CandidateNativeDirectories(torchAssembly));
         foreach (var dir in directories)
         {
             var libtorch = Path.Combine(dir, "libtorch.so");
@@ -114,13 +113,20 @@ public static class TorchNativeLoader
             "or TorchSharp-cuda-linux 0.107.0 for NVIDIA GPUs.");
     }
 
+    /// <summary>
+    /// Where the natives TorchSharp itself will bind to live, in the order it resolves them: the app's own folder and
+    /// its deps.json runtime folder, the NuGet package layout (notebooks), and only then TorchSharp's fallback
+    /// consolidation folder (cpu/), which may hold stale copies; taking libtorch from a different folder than
+    /// TorchSharp does would load two libtorch copies into one process.
+    /// </summary>
     private static IEnumerable<string> CandidateNativeDirectories(Assembly torchAssembly)
     {
         var torchDir = Path.GetDirectoryName(torchAssembly.Location)!;
         yield return AppContext.BaseDirectory;
+        yield return Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native");
         yield return torchDir;
-        yield return Path.Combine(torchDir, "cpu");
         yield return Path.GetFullPath(Path.Combine(torchDir, "..", "..", "runtimes", "linux-x64", "native"));
+        yield return Path.Combine(torchDir, "cpu");
         var version = torchAssembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0];
         if (version is not null)
             yield return Path.Combine(NuGetPackagesFolder(), "torchsharp", version, "runtimes", "linux-x64", "native");
