@@ -152,6 +152,11 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     [InlineData("#!actscale fly", "#!actscale has no subcommand 'fly'")]
     [InlineData("#!actscale train --lr", "--lr needs a value")]
     [InlineData("#!actscale train --lr --steps 3", "--lr needs a value")]
+    [InlineData("#!actscale train --batch abc", "--batch needs a whole number, not 'abc'")]
+    [InlineData("#!actscale train --batch 0", "--batch must be between 1 and")]
+    [InlineData("#!actscale save", "save needs a run and a file")]
+    [InlineData("#!actscale train --steps 1 --name", "--name needs a value")]
+    [InlineData("#!actscale heatmap --run", "--run needs a value")]
     public async Task Mistakes_fail_the_command_with_a_message_and_keep_the_runs(string code, string message)
     {
         var result = await Kernel.SubmitAsync(code);

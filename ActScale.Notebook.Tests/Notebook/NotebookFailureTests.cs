@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+using ActScale.Notebook;
+using ActScale.Tests.Support;
+using Xunit.Abstractions;
+
+namespace ActScale.Tests.Notebook;
+
+/// <summary>
+/// Device and data failures inside a notebook: the command fails with a message (never a stack trace), the kernel
+/// keeps working and earlier runs stay usable. Uses its own kernel because it injects a failure into training.
+/// </summary>
+public sealed class NotebookFailureTests(ITestOutputHelper output)
+{
+    private static void AssertCleanFailure(NotebookKernel.Result result, string message)
+    {
+        Assert.NotNull(result.Failure);
+        Assert.Contains(message, result.Failure!.Message);
+        Assert.DoesNotContain("   at ", result.Failure.Message);
+    }
+
+    [Fact]
+    public async Task Out_of_memory_fails_the_command_suggests_a_smaller_batch_and_keeps_earlier_runs()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path);
+        using var kernel = new NotebookKernel();
+        var session = NotebookSession.For(kernel.Kernel);
+        Assert.True((await kernel.SubmitAsync($"#!actscale load --model \"{folder.Path}\" --device cpu")).Succeeded);
+        Assert.True((await kernel.SubmitAsync("#!actscale data --task ccc --train 8 --test 4")).Succeeded);
+        var first = await kernel.SubmitAsync("#!actscale train --steps 2 --batch 4 --name first");
+        Assert.True(first.Succeeded, first.ToString());
+
+        session.StepProbe = p => { if (p.Step >= 2) throw new ExternalException("CUDA out of memory. Tried to allocate 4.00 GiB (GPU 0; 79.11 GiB total capacity)"); };
+        NotebookKernel.Result big;
+        try
+        {
+            big = await kernel.SubmitAsync("#!actscale train --steps 20 --batch 8 --name big");
+        }
+        finally
+        {
+            session.StepProbe = null;
+        }
+        output.WriteLine(big.ToString());
+        AssertCleanFailure(big, "ran out of memory on cpu with batches of 8 prompts");
+        Assert.Contains("--batch 4", big.Failure!.Message);
+        Assert.Contains("earlier runs are still here", big.Failure.Message);
+
+        Assert.False(session.IsTraining);
+        Assert.DoesNotContain("big", session.RunNames);
+        var runs = await kernel.SubmitAsync("#!actscale runs");
+        Assert.Contains("<b>first</b>", runs.AllHtml);
+        Assert.True((await kernel.SubmitAsync("#!actscale heatmap first")).Succeeded);
+        var save = await kernel.SubmitAsync($"#!actscale save first --path \"{Path.Combine(folder.Path, "first.json")}\"");
+        Assert.True(save.Succeeded, save.ToString());
+        var again = await kernel.SubmitAsync("#!actscale train --steps 2 --batch 4 --name again");
+        Assert.True(again.Succeeded, again.ToString());
+    }
+
+    [Fact]
+    public async Task Bad_task_files_fail_the_data_command_with_the_file_and_line()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path);
+        using var kernel = new NotebookKernel();
+        Assert.True((await kernel.SubmitAsync($"#!actscale load --model \"{folder.Path}\" --device cpu")).Succeeded);
+        var empty = Path.Combine(folder.Path, "empty.jsonl");
+        File.WriteAllText(empty, "");
+        AssertCleanFailure(await kernel.SubmitAsync($"#!actscale data --task \"{empty}\""), "has no prompts");
+        var broken = Path.Combine(folder.Path, "broken.jsonl");
+        File.WriteAllText(broken, "{\"prompt\": \"The capital of France is\", \"correct\": \" Paris\", \"wrong\": \" Rome\", \"split\": \"train\"}\n{\"prompt\": \"oops\"\n");
+        AssertCleanFailure(await kernel.SubmitAsync($"#!actscale data --task \"{broken}\""), "Line 2 of");
+        // The kernel still answers.
+        Assert.True((await kernel.SubmitAsync("#!actscale data --task ccc --train 4 --test 2")).Succeeded);
+    }
+}
