@@ -53,9 +53,20 @@ public static class RunStore
         };
         var tempWeights = weights + ".tmp";
         var tempJson = json + ".tmp";
-        using (var cpuCopy = run.Parameters.detach().to(ScalarType.Float32, CPU, copy: true).contiguous())
-            Safetensors.SaveStateDict(tempWeights, new Dictionary<string, Tensor> { [TensorKey] = cpuCopy });
-        File.WriteAllText(tempJson, meta.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        try
+        {
+            using (var cpuCopy = run.Parameters.detach().to(ScalarType.Float32, CPU, copy: true).contiguous())
+                Safetensors.SaveStateDict(tempWeights, new Dictionary<string, Tensor> { [TensorKey] = cpuCopy });
+            BeforeRename?.Invoke(tempJson);
+            File.WriteAllText(tempJson, meta.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        catch
+        {
+            // Nothing under the final names was touched; leave no temporary files behind either.
+            TryDelete(tempWeights);
+            TryDelete(tempJson);
+            throw;
+        }
         File.Move(tempWeights, weights, overwrite: true);
         File.Move(tempJson, json, overwrite: true);
         return json;
@@ -112,6 +123,14 @@ public static class RunStore
         {
             foreach (var t in state.Values) t.Dispose();
         }
+    }
+
+    /// <summary>Test seam: runs after the parameters' temporary file is written, before the metadata; may throw.</summary>
+    internal static Action<string>? BeforeRename { get; set; }
+
+    private static void TryDelete(string path)
+    {
+        try { if (File.Exists(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private static (string Json, string Weights) Paths(string path)
