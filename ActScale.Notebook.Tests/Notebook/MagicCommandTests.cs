@@ -237,6 +237,15 @@ public sealed class TrainingInterruptTests(ITestOutputHelper output)
         var runs = await kernel.SubmitAsync("#!actscale runs");
         Assert.True(runs.Succeeded, runs.ToString());
         Assert.Contains("(interrupted)", runs.AllHtml);
+        // The interrupted run was evaluated, and can be compared and saved like any other.
+        var compare = await kernel.SubmitAsync("#!actscale compare long");
+        Assert.True(compare.Succeeded, compare.ToString());
+        Assert.Contains("actscale-comparison", compare.AllHtml);
+        var saved = Path.Combine(folder.Path, "long.json");
+        var save = await kernel.SubmitAsync($"#!actscale save long --path \"{saved}\"");
+        Assert.True(save.Succeeded, save.ToString());
+        using (var reloaded = ActScale.Persistence.RunStore.Load(saved, session.Model!))
+            Assert.True(reloaded.Cancelled);
         // A new training can start after the interrupted one.
         var next = await kernel.SubmitAsync("#!actscale train --steps 2 --name after");
         Assert.True(next.Succeeded, next.ToString());

@@ -72,4 +72,50 @@ public sealed class NotebookFailureTests(ITestOutputHelper output)
         // The kernel still answers.
         Assert.True((await kernel.SubmitAsync("#!actscale data --task ccc --train 4 --test 2")).Succeeded);
     }
+
+    [Fact]
+    public async Task A_failed_load_names_the_problem_and_keeps_the_previous_model_and_runs()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        var good = Path.Combine(folder.Path, "good");
+        TinyCheckpoints.WriteGpt2(good);
+        using var kernel = new NotebookKernel();
+        var session = NotebookSession.For(kernel.Kernel);
+        Assert.True((await kernel.SubmitAsync($"#!actscale load --model \"{good}\" --device cpu")).Succeeded);
+        Assert.True((await kernel.SubmitAsync("#!actscale data --task ccc --train 4 --test 2")).Succeeded);
+        Assert.True((await kernel.SubmitAsync("#!actscale train --steps 2 --name keep")).Succeeded);
+        var model = session.Model;
+
+        var missing = Path.Combine(folder.Path, "no-such-model");
+        AssertCleanFailure(await kernel.SubmitAsync($"#!actscale load --model \"{missing}\" --device cpu"), missing);
+
+        var noWeights = Directory.CreateDirectory(Path.Combine(folder.Path, "no-weights")).FullName;
+        foreach (var file in Directory.GetFiles(good).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+            File.Copy(file, Path.Combine(noWeights, Path.GetFileName(file)));
+        AssertCleanFailure(await kernel.SubmitAsync($"#!actscale load --model \"{noWeights}\" --device cpu"), "No weights in");
+
+        // A pytorch_model.bin whose pickle would run posix.system("touch pwned") is refused before unpickling.
+        var hostile = Directory.CreateDirectory(Path.Combine(folder.Path, "hostile")).FullName;
+        foreach (var file in Directory.GetFiles(good).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+            File.Copy(file, Path.Combine(hostile, Path.GetFileName(file)));
+        using (var zip = System.IO.Compression.ZipFile.Open(Path.Combine(hostile, "pytorch_model.bin"), System.IO.Compression.ZipArchiveMode.Create))
+        using (var entry = zip.CreateEntry("archive/data.pkl").Open())
+            entry.Write([0x80, 0x02, .. "cposix\nsystem\n"u8, (byte)'X', 11, 0, 0, 0, .. "touch pwned"u8, 0x85, (byte)'R', (byte)'.']);
+        var refused = await kernel.SubmitAsync($"#!actscale load --model \"{hostile}\" --device cpu");
+        output.WriteLine(refused.ToString());
+        AssertCleanFailure(refused, "posix.system");
+        Assert.Contains("refusing to load it", refused.Failure!.Message);
+        Assert.False(File.Exists(Path.Combine(hostile, "pwned")));
+        Assert.False(File.Exists(Path.Combine(Environment.CurrentDirectory, "pwned")));
+
+        if (!ActScale.Runtime.ComputeDevice.CudaAvailable())
+            AssertCleanFailure(await kernel.SubmitAsync($"#!actscale load --model \"{good}\" --device cuda"), "TorchSharp-cuda-linux");
+
+        // Nothing was lost: the same model is loaded, the run is there and still applies.
+        Assert.Same(model, session.Model);
+        Assert.True((await kernel.SubmitAsync("#!actscale predict --prompt \"The capital of France is\"")).Succeeded);
+        Assert.Contains("<b>keep</b>", (await kernel.SubmitAsync("#!actscale runs")).AllHtml);
+        var apply = await kernel.SubmitAsync("#!actscale apply keep");
+        Assert.True(apply.Succeeded, apply.ToString());
+    }
 }
