@@ -65,10 +65,10 @@ public sealed class NotebookFailureTests(ITestOutputHelper output)
         Assert.True((await kernel.SubmitAsync($"#!actscale load --model \"{folder.Path}\" --device cpu")).Succeeded);
         var empty = Path.Combine(folder.Path, "empty.jsonl");
         File.WriteAllText(empty, "");
-        AssertCleanFailure(await kernel.SubmitAsync($"#!actscale data --task \"{empty}\""), "has no prompts");
+        AssertCleanFailure(await kernel.SubmitAsync($"#!actscale data --task \"{empty}\""), "#!actscale data: Task file");
         var broken = Path.Combine(folder.Path, "broken.jsonl");
         File.WriteAllText(broken, "{\"prompt\": \"The capital of France is\", \"correct\": \" Paris\", \"wrong\": \" Rome\", \"split\": \"train\"}\n{\"prompt\": \"oops\"\n");
-        AssertCleanFailure(await kernel.SubmitAsync($"#!actscale data --task \"{broken}\""), "Line 2 of");
+        AssertCleanFailure(await kernel.SubmitAsync($"#!actscale data --task \"{broken}\""), "#!actscale data: Line 2 of");
         // The kernel still answers.
         Assert.True((await kernel.SubmitAsync("#!actscale data --task ccc --train 4 --test 2")).Succeeded);
     }
