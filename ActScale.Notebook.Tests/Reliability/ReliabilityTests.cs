@@ -172,6 +172,22 @@ public class AtomicWriteTests(TinyModelFixture fixture) : IClassFixture<TinyMode
     }
 
     [Fact]
+    public void ARunWhoseParametersFileWasReplacedIsRefused()
+    {
+        using var task = PreparedTask.Prepare(_model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
+        using var a = Trainer.Train(_model, task, new TrainingOptions(Steps: 2, BatchSize: 3, Seed: 1), name: "a");
+        using var b = Trainer.Train(_model, task, new TrainingOptions(Steps: 3, BatchSize: 3, Seed: 2, LearningRate: 0.2), name: "b");
+        using var folder = TinyCheckpoints.NewFolder();
+        var jsonA = RunStore.Save(a, Path.Combine(folder.Path, "a"));
+        RunStore.Save(b, Path.Combine(folder.Path, "b"));
+        // As if a save of b over a stopped between renaming the parameters and renaming the metadata.
+        File.Copy(Path.Combine(folder.Path, "b.safetensors"), Path.Combine(folder.Path, "a.safetensors"), overwrite: true);
+        var e = Assert.Throws<InvalidDataException>(() => RunStore.Load(jsonA, _model));
+        Assert.Contains("does not match", e.Message);
+        Assert.Contains("Save the run again", e.Message);
+    }
+
+    [Fact]
     public void TaskFileFailingMidWriteKeepsThePreviousFile()
     {
         using var folder = TinyCheckpoints.NewFolder();
