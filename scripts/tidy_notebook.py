@@ -2,6 +2,7 @@
 as a new output, so the package-restore progress ("Installing Packages....") repeats; only its final state is kept.
 Cells also get the ids newer nbformat versions expect."""
 import json
+import os
 import sys
 import uuid
 
@@ -23,5 +24,9 @@ for cell in notebook.get("cells", []):
         kept.append(output)
     cell["outputs"] = kept
 notebook["nbformat"], notebook["nbformat_minor"] = 4, max(5, notebook.get("nbformat_minor", 5))
-json.dump(notebook, open(path, "w", encoding="utf-8"), indent=1, ensure_ascii=False)
+# Write beside it and rename, so an interruption never leaves a half-written notebook under its name.
+temporary = path + ".tmp"
+with open(temporary, "w", encoding="utf-8") as out:
+    json.dump(notebook, out, indent=1, ensure_ascii=False)
+os.replace(temporary, path)
 print(f"   tidied: dropped {removed} intermediate restore-progress outputs", file=sys.stderr)

@@ -152,6 +152,11 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     [InlineData("#!actscale fly", "#!actscale has no subcommand 'fly'")]
     [InlineData("#!actscale train --lr", "--lr needs a value")]
     [InlineData("#!actscale train --lr --steps 3", "--lr needs a value")]
+    [InlineData("#!actscale train --batch abc", "--batch needs a whole number, not 'abc'")]
+    [InlineData("#!actscale train --batch 0", "--batch must be between 1 and")]
+    [InlineData("#!actscale save", "save needs a run and a file")]
+    [InlineData("#!actscale train --steps 1 --name", "--name needs a value")]
+    [InlineData("#!actscale heatmap --run", "--run needs a value")]
     public async Task Mistakes_fail_the_command_with_a_message_and_keep_the_runs(string code, string message)
     {
         var result = await Kernel.SubmitAsync(code);
@@ -232,6 +237,15 @@ public sealed class TrainingInterruptTests(ITestOutputHelper output)
         var runs = await kernel.SubmitAsync("#!actscale runs");
         Assert.True(runs.Succeeded, runs.ToString());
         Assert.Contains("(interrupted)", runs.AllHtml);
+        // The interrupted run was evaluated, and can be compared and saved like any other.
+        var compare = await kernel.SubmitAsync("#!actscale compare long");
+        Assert.True(compare.Succeeded, compare.ToString());
+        Assert.Contains("actscale-comparison", compare.AllHtml);
+        var saved = Path.Combine(folder.Path, "long.json");
+        var save = await kernel.SubmitAsync($"#!actscale save long --path \"{saved}\"");
+        Assert.True(save.Succeeded, save.ToString());
+        using (var reloaded = ActScale.Persistence.RunStore.Load(saved, session.Model!))
+            Assert.True(reloaded.Cancelled);
         // A new training can start after the interrupted one.
         var next = await kernel.SubmitAsync("#!actscale train --steps 2 --name after");
         Assert.True(next.Succeeded, next.ToString());

@@ -1,6 +1,7 @@
 using ActScale.Hooks;
 using ActScale.Model;
 using ActScale.Objective;
+using ActScale.Runtime;
 using ActScale.Tasks;
 using ActScale.Training;
 using Deedle;
@@ -37,6 +38,12 @@ public static class Evaluator
         options ??= new EvaluationOptions();
         if (run.ModelIdentity != model.Identity)
             throw new ArgumentException($"Run '{run.Name}' was trained on model '{run.ModelIdentity}' but this model is '{model.Identity}'.");
+        var checkedOptions = options;
+        return DeviceMemory.Translate(() => EvaluateSplits(model, run, task, checkedOptions), "Evaluation", model.Device.ToString(), options.BatchSize);
+    }
+
+    private static IReadOnlyList<MetricRow> EvaluateSplits(LanguageModel model, InterventionRun run, PreparedTask task, EvaluationOptions options)
+    {
         using var scope = NewDisposeScope();
         using var intervention = run.CreateIntervention(model.Device);
         var hooks = new HookSet();

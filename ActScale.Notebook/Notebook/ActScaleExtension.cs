@@ -115,8 +115,13 @@ public static class ActScaleExtension
                 {
                     context.Fail(command, null, usage.Message);
                 }
+                catch (ActScale.Runtime.DeviceOutOfMemoryException oom)
+                {
+                    context.Fail(command, null, $"#!actscale {name}: {oom.Message}");
+                }
                 catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException
-                                              or NotSupportedException or UnauthorizedAccessException or FormatException or KeyNotFoundException)
+                                              or NotSupportedException or UnauthorizedAccessException or FormatException or KeyNotFoundException
+                                              or ActScale.Tasks.TaskDataException)
                 {
                     context.Fail(command, null, $"#!actscale {name}: {e.Message}");
                 }

@@ -5,6 +5,7 @@ using ActScale.Evaluation;
 using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Persistence;
+using ActScale.Runtime;
 using ActScale.Tasks;
 using ActScale.Training;
 using Microsoft.DotNet.Interactive;
@@ -92,7 +93,7 @@ internal sealed partial class CommandHandlers
         catch (ArgumentException e) { throw new UsageException("--sites: " + e.Message); }
     }
 
-    private TrainingOptions ParseTraining(InterventionMethod method, string? sites, string? margin, string? lambdaF, string? lambdaM, string? steps, string? lr, string? seed)
+    private TrainingOptions ParseTraining(InterventionMethod method, string? sites, string? margin, string? lambdaF, string? lambdaM, string? steps, string? lr, string? seed, string? batch = null)
     {
         var d = new TrainingOptions();
         return d with
@@ -105,6 +106,7 @@ internal sealed partial class CommandHandlers
             Steps = Options.Int(steps, "--steps", d.Steps, 0, 1_000_000),
             LearningRate = string.IsNullOrWhiteSpace(lr) ? null : Options.Double(lr, "--lr", TrainingOptions.DefaultLearningRate(method), double.Epsilon, 100),
             Seed = Options.Int(seed, "--seed", d.Seed),
+            BatchSize = Options.Int(batch, "--batch", d.BatchSize, 1, 1_000_000),
         };
     }
 
@@ -112,26 +114,45 @@ internal sealed partial class CommandHandlers
     {
         var model = session.RequireModel();
         var method = ParseMethod(command.Method);
-        var options = ParseTraining(method, command.Sites, command.Margin, command.LambdaF, command.LambdaM, command.Steps, command.Lr, command.Seed);
+        var options = ParseTraining(method, command.Sites, command.Margin, command.LambdaF, command.LambdaM, command.Steps, command.Lr, command.Seed, command.Batch);
         var name = string.IsNullOrWhiteSpace(command.Name) ? method.ToString().ToLowerInvariant() : command.Name.Trim();
         var (task, note) = session.RequireTask(method);
         using var training = session.BeginTraining($"training '{name}'");
 
         var display = new LiveDisplay(context, session.LiveUpdates, TrainingView.Html(name, options, null, "starting…"));
-        var progress = new InlineProgress<TrainingProgress>(p => display.Update(TrainingView.Html(name, options, p, "training")));
+        var shown = new InlineProgress<TrainingProgress>(p => display.Update(TrainingView.Html(name, options, p, "training")));
+        // The step probe (tests only) sees each report on the training thread and may throw, as a failing step would.
+        var probe = session.StepProbe;
+        IProgress<TrainingProgress> progress = probe is null ? shown : new InlineProgress<TrainingProgress>(p => { probe(p); shown.Report(p); }, swallow: false);
+        var evaluation = new EvaluationOptions(BatchSize: options.BatchSize);
         InterventionRun run;
         try
         {
             run = await Task.Run(() => Trainer.Train(model, task, options, name, progress, context.CancellationToken));
         }
+        catch (DeviceOutOfMemoryException oom)
+        {
+            display.Finish(TrainingView.Html(name, options, null, "out of memory"));
+            throw new UsageException($"Training '{name}' stopped: {oom.Message} No run named '{name}' was added; earlier runs are still here.");
+        }
         catch (TrainingDivergedException diverged)
         {
-            var kept = await KeepAsync(new NotebookRun(diverged.LastGoodRun, Evaluator.Evaluate(model, diverged.LastGoodRun, task)));
+            var kept = await KeepAsync(new NotebookRun(diverged.LastGoodRun, Evaluator.Evaluate(model, diverged.LastGoodRun, task, evaluation)));
             display.Finish(TrainingView.Html(name, options, diverged.LastGoodRun.History.LastOrDefault(), "diverged"));
             throw new UsageException($"{diverged.Message} The run '{kept.Name}' keeps the last finite parameters. Try a smaller --lr.");
         }
         var last = run.History.LastOrDefault();
-        var metrics = Evaluator.Evaluate(model, run, task);
+        IReadOnlyList<MetricRow> metrics;
+        try
+        {
+            metrics = Evaluator.Evaluate(model, run, task, evaluation);
+        }
+        catch (DeviceOutOfMemoryException oom)
+        {
+            run.Dispose();
+            display.Finish(TrainingView.Html(name, options, last, "out of memory while evaluating"));
+            throw new UsageException($"Training '{name}' finished but evaluating it failed: {oom.Message} No run named '{name}' was added; earlier runs are still here.");
+        }
         var record = await KeepAsync(new NotebookRun(run, metrics));
         var state = run.Cancelled ? $"interrupted after {run.StepsCompleted} steps: kept the best parameters seen" : $"done in {run.TrainingTime.TotalSeconds:F1} s";
         display.Finish(TrainingView.Html(name, options, last, state));
@@ -179,7 +200,7 @@ internal sealed partial class CommandHandlers
         var method = ParseMethod(command.Method);
         var param = Options.Choice(command.Param, "--param", "lambda-m", "lambda-m", "lambda-f", "margin");
         var values = Options.Doubles(command.Values, "--values");
-        var baseOptions = ParseTraining(method, command.Sites, null, null, null, command.Steps, command.Lr, command.Seed);
+        var baseOptions = ParseTraining(method, command.Sites, null, null, null, command.Steps, command.Lr, command.Seed, command.Batch);
         var grid = param switch
         {
             "lambda-f" => new SweepGrid([baseOptions.LambdaM], LambdaF: values.ToArray()),
@@ -259,10 +280,11 @@ internal sealed partial class CommandHandlers
 }
 
 /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to a context that may never run).</summary>
-internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+internal sealed class InlineProgress<T>(Action<T> report, bool swallow = true) : IProgress<T>
 {
     public void Report(T value)
     {
+        if (!swallow) { report(value); return; }
         try { report(value); } catch (Exception) { /* a display that cannot update must not stop training */ }
     }
 }

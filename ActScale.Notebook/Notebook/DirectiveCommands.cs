@@ -134,6 +134,7 @@ public sealed class ActScaleTrain : ActScaleCommand
     [JsonConverter(typeof(LooseStringConverter))] public string? LambdaM { get; set; }
     [JsonConverter(typeof(LooseStringConverter))] public string? Steps { get; set; }
     [JsonConverter(typeof(LooseStringConverter))] public string? Lr { get; set; }
+    [JsonConverter(typeof(LooseStringConverter))] public string? Batch { get; set; }
     [JsonConverter(typeof(LooseStringConverter))] public string? Seed { get; set; }
     [JsonConverter(typeof(LooseStringConverter))] public string? Name { get; set; }
 }
@@ -156,6 +157,7 @@ public sealed class ActScaleSweep : ActScaleCommand
     [JsonConverter(typeof(LooseStringConverter))] public string? Sites { get; set; }
     [JsonConverter(typeof(LooseStringConverter))] public string? Steps { get; set; }
     [JsonConverter(typeof(LooseStringConverter))] public string? Lr { get; set; }
+    [JsonConverter(typeof(LooseStringConverter))] public string? Batch { get; set; }
     [JsonConverter(typeof(LooseStringConverter))] public string? Seed { get; set; }
     [JsonConverter(typeof(LooseStringConverter))] public string? Name { get; set; }
 }

@@ -149,6 +149,12 @@ public sealed class NotebookSession
 
     public bool IsTraining => Volatile.Read(ref _training) != 0;
 
+    /// <summary>
+    /// Test seam: called with each training progress report on the training thread; an exception it throws fails
+    /// the step as a device error would (how the out-of-memory handling is tested without exhausting memory).
+    /// </summary>
+    internal Action<Training.TrainingProgress>? StepProbe { get; set; }
+
     /// <summary>Makes a value visible to C# cells under <paramref name="name"/>.</summary>
     internal async Task ShareAsync(string name, object value, Type type)
     {

@@ -13,7 +13,9 @@ namespace ActScale.Persistence;
 /// <summary>
 /// Saves and loads <see cref="InterventionRun"/>s as two files: <c>{path}.safetensors</c> (one tensor, "parameters",
 /// float32) and <c>{path}.json</c> (format version, method, sites, hyper-parameters, model identity, prompt length,
-/// token labels). Both are written under temporary names and renamed, so a crash never leaves a half-written run.
+/// token labels, the parameters file's SHA-256). Both are written under temporary names and renamed, so a crash never
+/// leaves a half-written file; a crash between the two renames leaves a pair whose hash does not match, which
+/// <see cref="Load"/> refuses.
 /// </summary>
 public static class RunStore
 {
@@ -53,9 +55,23 @@ public static class RunStore
         };
         var tempWeights = weights + ".tmp";
         var tempJson = json + ".tmp";
-        using (var cpuCopy = run.Parameters.detach().to(ScalarType.Float32, CPU, copy: true).contiguous())
-            Safetensors.SaveStateDict(tempWeights, new Dictionary<string, Tensor> { [TensorKey] = cpuCopy });
-        File.WriteAllText(tempJson, meta.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        try
+        {
+            using (var cpuCopy = run.Parameters.detach().to(ScalarType.Float32, CPU, copy: true).contiguous())
+                Safetensors.SaveStateDict(tempWeights, new Dictionary<string, Tensor> { [TensorKey] = cpuCopy });
+            // The metadata records the parameters file's hash, so a pair left mismatched (a crash between the two
+            // renames below) is refused on load instead of silently pairing new parameters with old settings.
+            meta["parameters_sha256"] = Sha256(tempWeights);
+            BeforeRename?.Invoke(tempJson);
+            File.WriteAllText(tempJson, meta.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        catch
+        {
+            // Nothing under the final names was touched; leave no temporary files behind either.
+            TryDelete(tempWeights);
+            TryDelete(tempJson);
+            throw;
+        }
         File.Move(tempWeights, weights, overwrite: true);
         File.Move(tempJson, json, overwrite: true);
         return json;
@@ -97,6 +113,9 @@ public static class RunStore
             opts["l1"] is JsonNode l1 ? Enum.Parse<L1Reduction>(l1.GetValue<string>()) : d.L1, I("report_every", d.ReportEvery));
         var weights = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(json))!, Get<string>("parameters_file"));
         if (!File.Exists(weights)) throw new FileNotFoundException($"'{json}' names parameters file '{weights}', which is missing.", weights);
+        if (meta["parameters_sha256"] is JsonNode recorded && recorded.GetValue<string>() != Sha256(weights))
+            throw new InvalidDataException($"'{weights}' does not match '{json}' (its hash differs from the one saved with it): the save was " +
+                                           "interrupted or the files were mixed up. Save the run again.");
         var state = Safetensors.LoadStateDict(weights);
         try
         {
@@ -112,6 +131,20 @@ public static class RunStore
         {
             foreach (var t in state.Values) t.Dispose();
         }
+    }
+
+    /// <summary>Test seam: runs after the parameters' temporary file is written, before the metadata; may throw.</summary>
+    internal static Action<string>? BeforeRename { get; set; }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { if (File.Exists(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private static (string Json, string Weights) Paths(string path)

@@ -14,7 +14,11 @@ public static class TaskFile
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"Task file '{path}' does not exist.", path);
-        return Parse(File.ReadAllLines(path), path);
+        var examples = Parse(File.ReadAllLines(path), path);
+        if (examples.Count == 0)
+            throw new TaskDataException($"Task file '{path}' has no prompts (it is empty or only blank lines). Each line must be one object like " +
+                                        "{\"prompt\": \"...\", \"correct\": \" Paris\", \"wrong\": \" Rome\", \"split\": \"train\"}.");
+        return examples;
     }
 
     /// <summary>Parses JSONL text; <paramref name="source"/> names it in error messages.</summary>
@@ -72,7 +76,16 @@ public static class TaskFile
             text.Append(obj.ToJsonString(options)).Append('\n');
         }
         var temp = path + ".tmp";
-        File.WriteAllText(temp, text.ToString(), new UTF8Encoding(false));
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            File.WriteAllText(temp, text.ToString(), new UTF8Encoding(false));
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            // The final file is untouched; remove the partial temporary one if we can.
+            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
     }
 }

@@ -3,6 +3,7 @@ using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Model;
 using ActScale.Objective;
+using ActScale.Runtime;
 using ActScale.Tasks;
 using static TorchSharp.torch;
 
@@ -54,7 +55,8 @@ public static class Trainer
         }
         try
         {
-            return Run(model, task, options, name ?? $"{options.Method}", progress, cancellation);
+            return DeviceMemory.Translate(() => Run(model, task, options, name ?? $"{options.Method}", progress, cancellation),
+                "Training", model.Device.ToString(), Math.Min(options.BatchSize, task.Train.Count));
         }
         finally
         {

@@ -152,7 +152,9 @@ def main():
     for key, (p, c, wr, top) in examples.items():
         print(f"  [{key}] {p!r} | {c} | {wr} | {top!r}")
     if args.json:
-        json.dump(summary, open(args.json, "w"), indent=2)
+        with open(args.json + ".tmp", "w") as f:
+            json.dump(summary, f, indent=2)
+        os.replace(args.json + ".tmp", args.json)
 
 
 if __name__ == "__main__":

@@ -170,11 +170,13 @@ def write_safetensors(path, tensors):
     header["__metadata__"] = {"format": "pt"}
     hjson = json.dumps(header, separators=(",", ":")).encode("utf-8")
     hjson += b" " * ((8 - len(hjson) % 8) % 8)  # keep the data 8-byte aligned
-    with open(path, "wb") as f:
+    temporary = path + ".tmp"  # written whole, then renamed: never a truncated model.safetensors
+    with open(temporary, "wb") as f:
         f.write(struct.pack("<Q", len(hjson)))
         f.write(hjson)
         for raw in blobs:
             f.write(raw)
+    os.replace(temporary, path)
 
 
 def load_exported(model, vocab_ids, folder):
@@ -228,9 +230,11 @@ def export(model, vocab_ids, out_dir):
         "layer_norm_epsilon": CFG["layer_norm_epsilon"], "activation_function": "gelu_new",
         "bos_token_id": 50256, "eos_token_id": 50256, "tie_word_embeddings": True, "torch_dtype": "float16",
     }
-    with open(os.path.join(out_dir, "config.json"), "w") as f:
+    config_path = os.path.join(out_dir, "config.json")
+    with open(config_path + ".tmp", "w") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
+    os.replace(config_path + ".tmp", config_path)
     for name in ("vocab.json", "merges.txt"):
         shutil.copyfile(os.path.join(C.TOKENIZER_DIR, name), os.path.join(out_dir, name))
 
