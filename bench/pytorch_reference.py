@@ -12,32 +12,19 @@ impl=pytorch. Written for ActScale; it mirrors ActScale's method, not its code:
 
     /usr/bin/python3 bench/pytorch_reference.py FOLDER --batch 8 --length 32 --repeats 5 --steps 3 --threads 2
 """
-import argparse, json, math, os, struct, time
+import argparse, json, math, os, sys, time
 import torch
 import torch.nn.functional as F
 
 WORDS = [" Mary", " John", " the", " store", " gave", " a", " drink", " to", " Paris", " capital", " of", " France"]
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = meta["data_offsets"]
-        out[name.removeprefix("transformer.")] = torch.frombuffer(bytearray(data[a:b]), dtype=DTYPES[meta["dtype"]]).reshape(meta["shape"]).float()
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ActScale.Notebook.Tests", "Fixtures", "reference"))
+from common import read_safetensors  # the tests' independent reader (float64); converted to float32 below
 
 
 class Gpt2:
     def __init__(self, folder):
         self.cfg = json.load(open(os.path.join(folder, "config.json")))
-        w = read_safetensors(os.path.join(folder, "model.safetensors"))
+        w = {k.removeprefix("transformer."): v.float() for k, v in read_safetensors(os.path.join(folder, "model.safetensors")).items()}
         # nn.Linear layout [out, in], as a PyTorch user would hold it; weights frozen
         self.w = {k: (v.t().contiguous() if k.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")) else v) for k, v in w.items()}
         for v in self.w.values():

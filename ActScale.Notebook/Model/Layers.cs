@@ -70,6 +70,17 @@ public sealed class FeedForward(Linear up, Linear down, Func<Tensor, Tensor> act
     public void Dispose() { up.Dispose(); down.Dispose(); }
 }
 
+public static class Embeddings
+{
+    /// <summary>Looks token ids [batch, position] up in a [vocab, width] table: [batch, position, width].</summary>
+    public static Tensor Lookup(Tensor table, Tensor ids)
+    {
+        using var flat = ids.flatten();
+        using var rows = table.index_select(0, flat);
+        return rows.view(ids.shape[0], ids.shape[1], table.shape[1]);
+    }
+}
+
 public static class Activations
 {
     public static Func<Tensor, Tensor> Named(string name) => name switch

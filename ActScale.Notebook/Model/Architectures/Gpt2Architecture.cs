@@ -53,7 +53,7 @@ public sealed class Gpt2Architecture : IArchitecture
         Tensor Embed(Tensor ids)
         {
             using var positions = arange(ids.shape[1], device: device);
-            using var tokens = tokenEmbedding.index_select(0, ids.flatten()).view(ids.shape[0], ids.shape[1], d);
+            using var tokens = Embeddings.Lookup(tokenEmbedding, ids);
             using var placed = positionEmbedding.index_select(0, positions);
             return tokens + placed;
         }

@@ -108,14 +108,7 @@ public sealed class LlamaArchitecture : IArchitecture
                 "config.json says tie_word_embeddings is false but the checkpoint has no 'lm_head.weight'; the weights are incomplete.");
         var unembedding = tied ? tokenEmbedding : weights.Take(headName!, config.VocabularySize, d);
 
-        Tensor Embed(Tensor ids)
-        {
-            using var flat = ids.flatten();
-            using var rows = tokenEmbedding.index_select(0, flat);
-            return rows.view(ids.shape[0], ids.shape[1], d);
-        }
-
         IDisposable[] owned = tied ? [tokenEmbedding, rotary] : [tokenEmbedding, unembedding, rotary];
-        return new TransformerModel(config, Embed, blocks, finalNorm, unembedding, device, dtype, owned);
+        return new TransformerModel(config, ids => Embeddings.Lookup(tokenEmbedding, ids), blocks, finalNorm, unembedding, device, dtype, owned);
     }
 }
