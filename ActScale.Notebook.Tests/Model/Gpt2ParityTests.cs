@@ -1,20 +1,25 @@
 using System.Text.Json.Nodes;
 using ActScale.Hooks;
 using ActScale.Tests.Support;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace ActScale.Tests.Model;
 
 /// <summary>Logits and residual streams against the independent PyTorch reference (fixtures made by Fixtures/make_reference.py).</summary>
-public class Gpt2ParityTests
+public class Gpt2ParityTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void TinyRandomGpt2MatchesPyTorchReferenceTo1e4()
+    [Theory]
+    [InlineData("tiny-gpt2")]
+    [InlineData("actscale-capitals-ioi")]
+    public void Gpt2MatchesPyTorchReferenceTo1e4(string fixtureName)
     {
-        var fixture = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Fixtures, "tiny-gpt2.reference.json")))!;
+        var fixture = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Fixtures, fixtureName + ".reference.json")))!;
         var ids = fixture["ids"]!.AsArray().Select(n => n!.GetValue<long>()).ToArray();
         using var folder = TinyCheckpoints.NewFolder();
-        using var model = ModelFixtures.LoadTinyGpt2(folder);
+        using var model = fixtureName == "tiny-gpt2"
+            ? ModelFixtures.LoadTinyGpt2(folder)
+            : ActScale.Model.LanguageModel.Load(Path.Combine(RepoPaths.Data, "models", fixtureName), "cpu");
 
         var hooks = new HookSet();
         for (int l = 0; l < model.Config.LayerCount; l++) hooks.Capture(new Site(l, SiteKind.ResidPost));
@@ -34,6 +39,7 @@ public class Gpt2ParityTests
         var last = logits[0, -1].data<float>().ToArray();
         var expectedLast = fixture["last_logits"]!.AsArray();
         for (int v = 0; v < last.Length; v++) worst = Math.Max(worst, Math.Abs(last[v] - expectedLast[v]!.GetValue<double>()));
+        output.WriteLine($"{fixtureName}: largest logit difference {worst:E2}");
         Assert.True(worst < 1e-4, $"largest logit difference {worst:E2}");
 
         var residuals = fixture["resid_post_last"]!.AsArray();
