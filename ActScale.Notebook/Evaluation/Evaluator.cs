@@ -36,8 +36,7 @@ public static class Evaluator
     public static IReadOnlyList<MetricRow> Evaluate(LanguageModel model, InterventionRun run, PreparedTask task, EvaluationOptions? options = null)
     {
         options ??= new EvaluationOptions();
-        if (run.ModelIdentity != model.Identity)
-            throw new ArgumentException($"Run '{run.Name}' was trained on model '{run.ModelIdentity}' but this model is '{model.Identity}'.");
+        run.EnsureTrainedOn(model);
         var checkedOptions = options;
         return DeviceMemory.Translate(() => EvaluateSplits(model, run, task, checkedOptions), "Evaluation", model.Device.ToString(), options.BatchSize);
     }
@@ -58,6 +57,7 @@ public static class Evaluator
             if (run.PromptLength is int length && split.Ids.shape[1] != length)
                 throw new ArgumentException($"Run '{run.Name}' ({run.Method}) was trained on prompts of {length} tokens, but split '{splitName}' has prompts of " +
                                             $"{split.Ids.shape[1]} tokens. Keep one length with TaskValidator.KeepOneLength, or use DynScalar.");
+            double cleanMean = Mean(split.CleanLogitDifference);
             foreach (var beta in options.BetaValues)
             {
                 intervention.Beta = beta;
@@ -65,7 +65,7 @@ public static class Evaluator
                 double sign = beta < 0 ? -1 : 1;
                 rows.Add(new MetricRow(run.Name, run.Method.ToString(), splitName, beta, split.Count,
                     difference.Count(d => sign * d > 0) / (double)split.Count, difference.Average(), difference.Average(d => sign * d),
-                    Mean(split.CleanLogitDifference), kl.Average(), l1, run.ParameterCount, nonTrivial, run.TrainingTime.TotalSeconds));
+                    cleanMean, kl.Average(), l1, run.ParameterCount, nonTrivial, run.TrainingTime.TotalSeconds));
             }
         }
         return rows;

@@ -1,33 +1,20 @@
 using System.Net;
 using System.Text;
-using ActScale.Hooks;
+using ActScale.Evaluation;
 using ActScale.Model;
-using static TorchSharp.torch;
 
 namespace ActScale.Notebook;
 
-/// <summary>One candidate next token.</summary>
-public sealed record TokenGuess(string Token, double Probability, double Logit);
-
-/// <summary>The model's top next tokens for a prompt, with or without hooks.</summary>
+/// <summary>The model's top next tokens for a prompt, as HTML.</summary>
 public static class Predictions
 {
-    public static IReadOnlyList<TokenGuess> Top(LanguageModel model, string prompt, int k, HookSet? hooks = null)
+    public static IReadOnlyList<TokenProbability> Top(LanguageModel model, string prompt, int k)
     {
         if (string.IsNullOrEmpty(prompt)) throw new UsageException("--prompt is empty; give the prompt text in quotes, e.g. --prompt \"Rome is in\".");
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var ids = model.Encode(prompt);
-        var logits = model.Transformer.Logits(ids, hooks)[0, -1].to_type(ScalarType.Float32).cpu();
-        var probs = logits.softmax(0);
-        var (values, indices) = probs.topk(Math.Min(k, (int)probs.shape[0]));
-        var p = values.data<float>().ToArray();
-        var id = indices.data<long>().ToArray();
-        var l = logits.data<float>();
-        return id.Select((t, i) => new TokenGuess(model.Tokenizer.TokenText((int)t), p[i], l[(int)t])).ToArray();
+        return Reapply.TopTokens(model, prompt, k);
     }
 
-    public static string Html(string prompt, IReadOnlyList<TokenGuess> guesses, string? caption = null)
+    public static string Html(string prompt, IReadOnlyList<TokenProbability> guesses, string? caption = null)
     {
         var html = new StringBuilder($"<div>{WebUtility.HtmlEncode(caption ?? "Next token after")} <code>{WebUtility.HtmlEncode(prompt)}</code></div>");
         html.Append("<table class=\"actscale-predictions\">");

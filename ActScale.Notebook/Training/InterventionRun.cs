@@ -1,6 +1,7 @@
 using ActScale.Evaluation;
 using ActScale.Hooks;
 using ActScale.Interventions;
+using ActScale.Model;
 using static TorchSharp.torch;
 
 namespace ActScale.Training;
@@ -53,6 +54,13 @@ public sealed class InterventionRun : IDisposable
     }
 
     /// <summary>A live intervention with a copy of these parameters, on <paramref name="device"/> (caller disposes it).</summary>
+    /// <summary>Refuses a model other than the one this run was trained on (both identities are named).</summary>
+    public void EnsureTrainedOn(LanguageModel model)
+    {
+        if (ModelIdentity != model.Identity)
+            throw new ArgumentException($"Run '{Name}' was trained on model '{ModelIdentity}' but this model is '{model.Identity}'.");
+    }
+
     public Intervention CreateIntervention(Device device) =>
         Intervention.FromValues(Method, SiteKinds, LayerCount, Width, PromptLength, Parameters, device);
 
