@@ -42,7 +42,18 @@ public sealed class LanguageModel : IDisposable
         TransformerModel transformer;
         using (no_grad())
         using (var weights = new WeightTable(CheckpointReader.Read(folder), target, scalarType))
+        {
             transformer = ArchitectureRegistry.Find(config.ModelType, configPath).Build(config, weights, target, scalarType);
+            try
+            {
+                weights.RefuseUnused(configPath);
+            }
+            catch
+            {
+                transformer.Dispose();
+                throw;
+            }
+        }
 
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(config.ToJson())))[..12].ToLowerInvariant();
         var identity = $"{config.ModelType} L{config.LayerCount} d{config.Width} h{config.HeadCount} v{config.VocabularySize} config:{hash}";

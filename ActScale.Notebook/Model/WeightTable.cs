@@ -35,6 +35,13 @@ public sealed class WeightTable(IReadOnlyDictionary<string, StoredTensor> tensor
             throw new InvalidDataException(
                 $"Tensor '{name}' in '{entry.File}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies [{string.Join(", ", shape)}].");
         }
+        if (!is_floating_point(entry.DType))
+        {
+            entry.Dispose();
+            // An integer tensor converted to floats would load its bit pattern as numbers, e.g. F16 weights labelled I16.
+            throw new InvalidDataException(
+                $"Tensor '{name}' in '{entry.File}' is stored as {entry.DType}; model weights must be F32, F16, BF16 or F64. The header's dtype is wrong: re-save the checkpoint.");
+        }
         // Read (for safetensors: now, this tensor only), convert on the way to the target and free the stored copy.
         // A tensor that must change dtype or device is read into a reused staging buffer, so loading allocates
         // nothing but the model's own tensors; one already in the target dtype on the CPU is read in place.
@@ -44,6 +51,7 @@ public sealed class WeightTable(IReadOnlyDictionary<string, StoredTensor> tensor
         using var oriented = transpose ? loaded.t() : loaded.alias();
         var converted = oriented.to(dtype, device).contiguous();
         converted.requires_grad_(false);
+        RefuseNonFinite(converted, name, entry.File);
         return converted.DetachFromDisposeScope();
     }
 
@@ -62,8 +70,33 @@ public sealed class WeightTable(IReadOnlyDictionary<string, StoredTensor> tensor
         return used.view(entry.Shape);
     }
 
-    /// <summary>Tensors the architecture did not take, e.g. HF's cached attention masks (<c>attn.bias</c>).</summary>
-    public IEnumerable<string> Unused => _remaining.Keys;
+    /// <summary>One NaN or infinity in a weight makes every prediction NaN; checking costs one pass over the weights.</summary>
+    private static void RefuseNonFinite(Tensor weight, string name, string file)
+    {
+        using var finite = isfinite(weight).all();
+        if (finite.item<bool>()) return;
+        weight.Dispose();
+        throw new InvalidDataException(
+            $"Tensor '{name}' in '{file}' holds NaN or infinite values, so the model would predict NaN. The checkpoint is damaged (or was saved from a diverged training): use another copy.");
+    }
+
+    /// <summary>
+    /// Buffers Hugging Face exports beside the weights that a model rebuilds itself: causal masks and rotary
+    /// frequencies. Anything else left over means config.json describes a smaller model than the checkpoint holds.
+    /// </summary>
+    private static readonly System.Text.RegularExpressions.Regex Rebuilt =
+        new(@"(^|\.)(attn|attention)\.(bias|masked_bias)$|(^|\.)rotary_emb\.inv_freq$", System.Text.RegularExpressions.RegexOptions.Compiled);
+
+    /// <summary>Refuses a checkpoint with weights the architecture did not take (e.g. h.4.* when n_layer is 4), naming them.</summary>
+    public void RefuseUnused(string configPath)
+    {
+        var unused = _remaining.Keys.Where(n => !Rebuilt.IsMatch(n)).Order(StringComparer.Ordinal).ToArray();
+        if (unused.Length == 0) return;
+        throw new InvalidDataException(
+            $"The checkpoint holds {unused.Length} tensors that '{configPath}' gives no place to: {string.Join(", ", unused.Take(6).Select(n => $"'{n}'"))}" +
+            (unused.Length > 6 ? ", ..." : "") + ". config.json and the weights come from different models (e.g. n_layer smaller than the checkpoint's layers); " +
+            "use the config.json shipped with these weights.");
+    }
 
     public void Dispose()
     {

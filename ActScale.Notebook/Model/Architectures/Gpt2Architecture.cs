@@ -19,7 +19,7 @@ public sealed class Gpt2Architecture : IArchitecture
         ModelConfig.OptionalInt(raw, "n_positions") ?? ModelConfig.Int(raw, configPath, "n_ctx"),
         ModelConfig.Int(raw, configPath, "vocab_size"),
         ModelConfig.OptionalDouble(raw, "layer_norm_epsilon") ?? 1e-5,
-        raw["activation_function"]?.GetValue<string>() ?? "gelu_new",
+        ModelConfig.OptionalString(raw, "activation_function") ?? "gelu_new",
         raw);
 
     public TransformerModel Build(ModelConfig config, WeightTable weights, Device device, ScalarType dtype)
