@@ -21,7 +21,9 @@ public static class HelperProgram
             File.WriteAllBytes(args[1], Determinism.Fingerprint(fixture.Model));
             return 0;
         }
-        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE");
+        if (args.Length == 5 && args[0] == "save-loop")
+            return ActScale.Tests.Reliability.RunPair.SaveForever(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
+        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE | save-loop RUN_PATH MODEL_IDENTITY LAYERS WIDTH");
         return 2;
     }
 }
