@@ -60,7 +60,7 @@ public sealed class LanguageModel : IDisposable
         return new LanguageModel(folder, transformer, tokenizer, identity);
     }
 
-    private static TextTokenizer TokenizerFor(ModelConfig config, string folder) => TextTokenizer.FromFolder(folder);
+    private static TextTokenizer TokenizerFor(ModelConfig config, string folder) => TextTokenizer.FromFolder(folder).LimitedTo(config.ContextLength);
 
     /// <summary>Token ids [1, length] for one prompt, on the model's device.</summary>
     public Tensor Encode(string text) => tensor(Tokenizer.Encode(text).Select(i => (long)i).ToArray(), device: Device).unsqueeze(0);

@@ -66,7 +66,38 @@ public sealed class TextTokenizer
         }
     }
 
-    public int[] Encode(string text) => _format.Encode(text);
+    /// <summary>
+    /// Ids for a whole text as the model reads it (with BOS where the family adds one). Text that cannot fit in
+    /// <see cref="TokenLimit"/> tokens even at the longest token per byte is refused before tokenising, so a huge
+    /// prompt costs one pass over its bytes, not a tokeniser run that grows faster than its length.
+    /// </summary>
+    public int[] Encode(string text)
+    {
+        if (TokenLimit is int limit && MinimumTokenCount(text) is var least && least > limit)
+            throw new ArgumentException(
+                $"A text of {text.Length} characters (\"{(text.Length <= 40 ? text : text[..37] + "...")}\") has at least {least} tokens, " +
+                $"more than the model's context of {limit}; shorten it.", nameof(text));
+        return _format.Encode(text);
+    }
+
+    /// <summary>
+    /// Ids for text that continues a prompt, such as an answer: no BOS, and SentencePiece's leading-space rule applied
+    /// to the text's own spaces, so " Paris" is one token wherever the vocabulary has "▁Paris".
+    /// </summary>
+    public int[] EncodeContinuation(string text) => _format.EncodeContinuation(text);
+
+    /// <summary>Tokens this model reads at most (its context); null for a tokenizer used on its own.</summary>
+    public int? TokenLimit { get; private init; }
+
+    /// <summary>The model's tokenizer: the same, refusing texts longer than <paramref name="contextLength"/> tokens before tokenising.</summary>
+    public TextTokenizer LimitedTo(int contextLength) => new(_format) { TokenLimit = contextLength };
+
+    /// <summary>A lower bound on the tokens <paramref name="text"/> takes, from its UTF-8 length alone (linear, no tokenising).</summary>
+    public int MinimumTokenCount(string text)
+    {
+        long bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+        return (int)Math.Min(int.MaxValue, (bytes + _format.LongestTokenBytes - 1) / _format.LongestTokenBytes);
+    }
 
     public string Decode(IEnumerable<int> ids) => _format.Decode(ids);
 

@@ -100,8 +100,8 @@ public sealed class PreparedTask : IDisposable
         var device = model.Device;
         var ids = tensor(flat, [examples.Length, longest], device: device);
         var last = tensor(tokens.Select(t => (long)t.Length - 1).ToArray(), device: device);
-        var correct = tensor(examples.Select(e => (long)model.Tokenizer.Encode(e.Correct)[0]).ToArray(), device: device);
-        var wrong = tensor(examples.Select(e => (long)model.Tokenizer.Encode(e.Wrong)[0]).ToArray(), device: device);
+        var correct = tensor(examples.Select(e => (long)model.Tokenizer.EncodeContinuation(e.Correct)[0]).ToArray(), device: device);
+        var wrong = tensor(examples.Select(e => (long)model.Tokenizer.EncodeContinuation(e.Wrong)[0]).ToArray(), device: device);
         var logProbs = new List<Tensor>();
         var differences = new List<Tensor>();
         using (no_grad())

@@ -36,8 +36,11 @@ public static class TaskGenerators
         CccOptions? options = null, TextTokenizer? tokenizer = null)
     {
         options ??= new CccOptions();
-        var usable = countries.Where(c => tokenizer is null || tokenizer.Encode(" " + c.Capital).Length == 1).ToList();
-        if (usable.Count < 2) throw new TaskDataException("CCC needs at least two countries whose capital is a single token.");
+        var usable = countries.Where(c => tokenizer is null || tokenizer.EncodeContinuation(" " + c.Capital).Length == 1).ToList();
+        if (usable.Count < 2)
+            throw new TaskDataException($"CCC needs at least two countries whose capital is a single token, but for this tokenizer {usable.Count} of " +
+                                        $"{countries.Count} are: {MultiToken(countries.Select(c => c.Capital), tokenizer!)}. Use a model whose vocabulary " +
+                                        "holds the capitals, or a task file with single-token answers.");
         var random = new Random(options.Seed);
         var order = Shuffled(usable, random);
         int testCount = (int)Math.Round(order.Count * options.TestFraction);
@@ -61,11 +64,18 @@ public static class TaskGenerators
         return result;
     }
 
+    /// <summary>Words that are several tokens as answers (with their leading space), with their token counts; the first few.</summary>
+    private static string MultiToken(IEnumerable<string> words, TextTokenizer tokenizer)
+    {
+        var multi = words.Select(w => (Word: w, Count: tokenizer.EncodeContinuation(" " + w).Length)).Where(x => x.Count > 1).ToArray();
+        return string.Join(", ", multi.Take(8).Select(x => $"\" {x.Word}\" is {x.Count} tokens")) + (multi.Length > 8 ? $" and {multi.Length - 8} more" : "");
+    }
+
     public static IReadOnlyList<PromptExample> Ioi(IReadOnlyList<string> names, TemplateSet templates, IoiOptions? options = null,
         TextTokenizer? tokenizer = null)
     {
         options ??= new IoiOptions();
-        bool Single(string word) => tokenizer is null || tokenizer.Encode(" " + word).Length == 1;
+        bool Single(string word) => tokenizer is null || tokenizer.EncodeContinuation(" " + word).Length == 1;
         var usable = names.Where(Single).Distinct().ToList();
         var places = templates.Places.Where(Single).ToList();
         var objects = templates.Objects.Where(Single).ToList();
@@ -84,7 +94,11 @@ public static class TaskGenerators
             trainNames = order.Skip(testCount).ToList();
         }
         if (trainNames.Count < 2 || testNames.Count < 2)
-            throw new TaskDataException($"IOI needs at least two single-token names for train and for test; found {trainNames.Count} and {testNames.Count}.");
+            throw new TaskDataException($"IOI needs at least two single-token names for train and for test; found {trainNames.Count} and {testNames.Count}. " +
+                                        $"Multi-token names for this tokenizer: {MultiToken(names.Concat(templates.IoiNamesTest).Distinct(), tokenizer!)}.");
+        if (places.Count == 0 || objects.Count == 0)
+            throw new TaskDataException($"IOI needs single-token places and objects; for this tokenizer none of the {(places.Count == 0 ? "places" : "objects")} is: " +
+                                        $"{MultiToken(places.Count == 0 ? templates.Places : templates.Objects, tokenizer!)}.");
 
         var result = new List<PromptExample>();
         void Emit(IoiTemplate template, List<string> pool, int count, string split)

@@ -37,6 +37,12 @@ public static class TaskValidator
         {
             var e = examples[i];
             var where = $"Prompt #{i + 1} \"{Shorten(e.Prompt)}\"";
+            if (tokenizer.MinimumTokenCount(e.Prompt) is var least && least > contextLength)
+            {
+                // Not tokenised: it cannot fit, and tokenising text without spaces takes time that grows faster than its length.
+                Problem($"{where} has at least {least} tokens but the model's context holds {contextLength}. Shorten it.");
+                continue;
+            }
             var promptIds = tokenizer.Encode(e.Prompt);
             if (promptIds.Length == 0) Problem($"{where} is empty.");
             else if (promptIds.Length > contextLength)
@@ -44,7 +50,7 @@ public static class TaskValidator
             lengths[promptIds.Length] = lengths.GetValueOrDefault(promptIds.Length) + 1;
             foreach (var (role, answer) in new[] { ("correct", e.Correct), ("wrong", e.Wrong) })
             {
-                var ids = tokenizer.Encode(answer);
+                var ids = tokenizer.EncodeContinuation(answer);
                 if (ids.Length != 1)
                     Problem($"{where}: the {role} answer \"{answer}\" is {ids.Length} tokens [{Show(tokenizer, ids)}], but answers must be " +
                             "exactly one token. Pick a single-token answer (GPT-2 answers usually start with a space, e.g. \" Paris\") or drop the prompt.");

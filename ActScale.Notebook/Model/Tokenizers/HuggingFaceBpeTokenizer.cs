@@ -206,6 +206,7 @@ internal sealed class WholeWordFirstFormat(BpeTokenizer bpe, Regex split, IReadO
 
     public string Description => description;
     public int VocabularySize => vocabularySize;
+    public int LongestTokenBytes { get; } = vocabulary.Keys.Max(k => k.Length) * (normalize is null ? 1 : 3);
 
     /// <summary>GPT-2's byte → printable character table of byte-level vocabularies.</summary>
     private static char[] BuildByteAlphabet()
@@ -245,6 +246,12 @@ internal sealed class WholeWordFirstFormat(BpeTokenizer bpe, Regex split, IReadO
             start = at + found.Length;
         }
         return ids.ToArray();
+    }
+
+    public int[] EncodeContinuation(string text)
+    {
+        var ids = Encode(text);
+        return bos is int b && ids.Length > 0 && ids[0] == b ? ids[1..] : ids;
     }
 
     public string Decode(IEnumerable<int> ids) => bpe.Decode(ids) ?? "";

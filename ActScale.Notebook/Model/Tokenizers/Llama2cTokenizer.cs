@@ -28,6 +28,7 @@ internal sealed class Llama2cTokenizer : ITokenizerFormat
         _unk = unk;
         // The first id of a duplicated piece wins, like llama2.c's sorted lookup of a stable sort.
         for (int id = 0; id < pieces.Length; id++) _ids.TryAdd(pieces[id], id);
+        LongestTokenBytes = pieces.Max(p => ByteValue(p) is null ? Encoding.UTF8.GetByteCount(p) : 1);
     }
 
     public string Description => "llama2.c tokenizer (tok*.vocab.json)";
@@ -49,11 +50,22 @@ internal sealed class Llama2cTokenizer : ITokenizerFormat
         return new Llama2cTokenizer(pieces, scores, Id("bos_id", 1), Id("eos_id", 2), Id("unk_id", 0));
     }
 
+    public int LongestTokenBytes { get; }
+
+    /// <summary>llama2.c's encoding of a whole text: BOS, then the dummy-prefix space, then the text.</summary>
     public int[] Encode(string text)
     {
-        var tokens = new List<int> { _bos };
-        if (text.Length == 0) return tokens.ToArray();
-        if (_ids.TryGetValue(" ", out var space)) tokens.Add(space);
+        if (text.Length == 0) return [_bos];
+        return [_bos, .. Merged(text, dummyPrefix: true)];
+    }
+
+    /// <summary>A continuation carries its own leading space (" Paris"), so neither BOS nor the dummy prefix is added.</summary>
+    public int[] EncodeContinuation(string text) => Merged(text, dummyPrefix: false).ToArray();
+
+    private List<int> Merged(string text, bool dummyPrefix)
+    {
+        var tokens = new List<int>();
+        if (dummyPrefix && _ids.TryGetValue(" ", out var space)) tokens.Add(space);
 
         Span<byte> bytes = stackalloc byte[4];
         foreach (var rune in text.EnumerateRunes())
@@ -67,12 +79,12 @@ internal sealed class Llama2cTokenizer : ITokenizerFormat
             }
         }
 
-        // Merge the best-scoring pair until no adjacent pair forms a piece (BOS stays out of merges).
+        // Merge the best-scoring pair until no adjacent pair forms a piece.
         while (true)
         {
             float best = float.NegativeInfinity;
             int bestAt = -1, bestId = -1;
-            for (int i = 1; i + 1 < tokens.Count; i++)
+            for (int i = 0; i + 1 < tokens.Count; i++)
             {
                 if (_ids.TryGetValue(_pieces[tokens[i]] + _pieces[tokens[i + 1]], out var merged) && _scores[merged] > best)
                 {
@@ -85,7 +97,7 @@ internal sealed class Llama2cTokenizer : ITokenizerFormat
             tokens[bestAt] = bestId;
             tokens.RemoveAt(bestAt + 1);
         }
-        return tokens.ToArray();
+        return tokens;
     }
 
     public string Decode(IEnumerable<int> ids)
