@@ -31,9 +31,9 @@ public class SentencePieceTokenizerTests
     }
 
     /// <summary>Ids: 0 unk, 1 bos, 2 eos, 3..258 bytes, then the pieces below (higher score merges first).</summary>
-    private static readonly string[] Pieces = ["▁t", "he", "▁the", "at", "▁c", "▁cat", "▁", "t", "h", "e", "c", "a"];
+    internal static readonly string[] Pieces = ["▁t", "he", "▁the", "at", "▁c", "▁cat", "▁", "t", "h", "e", "c", "a"];
 
-    private static void WriteModel(string path)
+    internal static void WriteModel(string path)
     {
         var model = Message(s =>
         {
