@@ -265,4 +265,63 @@ public class HostileCheckpointTests
         Assert.Contains(path, error.Message);
         Assert.Contains("named pipe", error.Message);
     }
+
+    [Fact]
+    public void InvalidUtf8InATensorNameIsReportedAsACorruptHeader()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path, Small);
+        var file = Weights(folder);
+        var bytes = File.ReadAllBytes(file);
+        long length = BitConverter.ToInt64(bytes, 0);
+        int at = Array.IndexOf(bytes, (byte)'w', 8); // inside the first tensor name ("...wte..." or "...weight")
+        Assert.InRange(at, 8, 8 + (int)length);
+        bytes[at] = 0xFF;
+        File.WriteAllBytes(file, bytes);
+        var error = LoadFails(folder);
+        Assert.Contains(file, error.Message);
+        Assert.Contains("UTF-8", error.Message);
+    }
+
+    [Fact]
+    public void DuplicateConfigKeysNameTheConfig()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path, Small);
+        var config = Path.Combine(folder.Path, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("{", "{\"n_layer\": 1, "));
+        var error = LoadFails(folder);
+        Assert.Contains(config, error.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"model\": [1, 2]}")]
+    [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}, \"pre_tokenizer\": \"ByteLevel\"}")]
+    [InlineData("{\"model\": {\"type\": \"BPE\"}, \"model\": {}}")]
+    public void AMalformedTokenizerJsonIsExplained(string json)
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path, Small);
+        File.Delete(Path.Combine(folder.Path, "vocab.json"));
+        File.Delete(Path.Combine(folder.Path, "merges.txt"));
+        File.WriteAllText(Path.Combine(folder.Path, "tokenizer.json"), json);
+        var error = Assert.Throws<FileNotFoundException>(() => LanguageModel.Load(folder.Path, "cpu"));
+        Assert.Contains("tokenizer.json there is not usable", error.Message);
+        Assert.Contains(folder.Path, error.Message);
+    }
+
+    [Fact]
+    public void ANamedPipeTokenizerFileIsRefused()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path, Small);
+        var path = Path.Combine(folder.Path, "tokenizer.json");
+        using (var mkfifo = Process.Start("mkfifo", [path])) mkfifo.WaitForExit();
+        var load = Task.Run(() => LanguageModel.Load(folder.Path, "cpu"));
+        bool finished = Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(20))).Result == load;
+        if (!finished) File.WriteAllText(path, "");
+        Assert.True(finished, "a named pipe as tokenizer.json blocked loading");
+        Assert.Contains("named pipe", load.Exception!.InnerException!.Message);
+    }
 }

@@ -179,4 +179,56 @@ public class SavedRunAtomicityTests(TinyModelFixture fixture, ITestOutputHelper 
         Assert.False(File.Exists(Path.Combine(folder.Path, "a.safetensors")));
         using (var loaded = RunStore.Load(jsonA, _model)) RunPair.AssertWhole(loaded);
     }
+
+    [Theory]
+    [InlineData("site_kinds", "[\"mlp_out\", \"attn_out\"]")]
+    [InlineData("method", "\"ActivScalar\"")]
+    [InlineData("parameter_shape", "[4, 2, 5, 8]")]
+    [InlineData("name", "\"C\"")]
+    public void EditingAnySettingOfASavedRunIsRefused(string key, string json)
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        using var a = RunPair.Make(0, _model.Identity, _model.Config.LayerCount, _model.Config.Width);
+        var path = RunStore.Save(a, Path.Combine(folder.Path, "a"));
+        var meta = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        meta[key] = JsonNode.Parse(json);
+        File.WriteAllText(path, meta.ToJsonString());
+        Assert.Contains("changed after it was saved", Assert.Throws<InvalidDataException>(() => RunStore.Load(path, _model)).Message);
+    }
+
+    [Fact]
+    public void NonFiniteParametersAreRefusedOnLoad()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        using var a = RunPair.Make(0, _model.Identity, _model.Config.LayerCount, _model.Config.Width);
+        a.Parameters.fill_(float.NaN);
+        var path = RunStore.Save(a, Path.Combine(folder.Path, "nan"));
+        var error = Assert.Throws<InvalidDataException>(() => RunStore.Load(path, _model));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("NaN", error.Message);
+    }
+
+    [Fact]
+    public void AnUnknownMethodInAFormat1RunIsNamed()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        using var a = RunPair.Make(0, _model.Identity, _model.Config.LayerCount, _model.Config.Width);
+        var json = WriteFormat1(a, Path.Combine(folder.Path, "a"));
+        File.WriteAllText(json, File.ReadAllText(json).Replace("\"SteerVec\"", "\"Banana\""));
+        var error = Assert.Throws<InvalidDataException>(() => RunStore.Load(json, _model));
+        Assert.Contains(json, error.Message);
+        Assert.Contains("'Banana'", error.Message);
+        Assert.Contains("ActivScalar", error.Message);
+    }
+
+    [Fact]
+    public void SavingUnderAFileSaysWhichPartIsAFile()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        using var a = RunPair.Make(0, _model.Identity, _model.Config.LayerCount, _model.Config.Width);
+        var blocker = Path.Combine(folder.Path, "runs");
+        File.WriteAllText(blocker, "not a folder");
+        var error = Assert.Throws<IOException>(() => RunStore.Save(a, Path.Combine(blocker, "sub", "a.json")));
+        Assert.Contains($"'{blocker}' is a file, not a folder", error.Message);
+    }
 }

@@ -42,8 +42,9 @@ public sealed record ModelConfig(
         {
             raw = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject
                   ?? throw new InvalidDataException("the top level is not a JSON object");
+            _ = raw.Count; // a duplicated key surfaces here
         }
-        catch (Exception e) when (e is JsonException or InvalidDataException)
+        catch (Exception e) when (e is JsonException or InvalidDataException or ArgumentException)
         {
             throw new InvalidDataException($"'{configPath}' is not a valid config.json: {e.Message}", e);
         }

@@ -39,10 +39,10 @@ public static class SafetensorsHeader
         try
         {
             header = JsonNode.Parse(headerBytes) as JsonObject ?? throw new JsonException("not an object");
-            // A duplicated key only surfaces when the object is first enumerated.
+            // A duplicated key or a name that is not UTF-8 only surfaces when the object is first enumerated.
             _ = header.Count;
         }
-        catch (Exception e) when (e is JsonException or ArgumentException)
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
         {
             throw Corrupt(path, $"its header is not valid JSON ({e.Message})");
         }
@@ -58,7 +58,7 @@ public static class SafetensorsHeader
             }
             catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException)
             {
-                throw Corrupt(path, $"tensor '{name}' has a malformed entry {node?.ToJsonString()} ({e.Message})");
+                throw Corrupt(path, $"tensor '{name}' has a malformed entry ({e.Message})");
             }
         }
         RefuseOverlaps(path, entries);

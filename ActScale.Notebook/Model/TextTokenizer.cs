@@ -25,6 +25,7 @@ public sealed class TextTokenizer
     /// </summary>
     public static TextTokenizer FromFolder(string folder)
     {
+        RefuseSpecialFiles(folder);
         var json = Path.Combine(folder, "tokenizer.json");
         string? jsonProblem = null;
         if (File.Exists(json))
@@ -44,6 +45,7 @@ public sealed class TextTokenizer
 
     public static TextTokenizer FromGpt2Files(string folder)
     {
+        RefuseSpecialFiles(folder);
         var vocab = Path.Combine(folder, "vocab.json");
         var merges = Path.Combine(folder, "merges.txt");
         foreach (var file in new[] { vocab, merges })
@@ -85,6 +87,17 @@ public sealed class TextTokenizer
     /// to the text's own spaces, so " Paris" is one token wherever the vocabulary has "▁Paris".
     /// </summary>
     public int[] EncodeContinuation(string text) => _format.EncodeContinuation(text);
+
+    /// <summary>A tokenizer file that is a named pipe or a device would block or never end when read.</summary>
+    private static void RefuseSpecialFiles(string folder)
+    {
+        foreach (var file in Directory.EnumerateFiles(folder).Where(IsTokenizerFile))
+            RegularFile.Require(file, "Tokenizer file");
+    }
+
+    private static bool IsTokenizerFile(string path) =>
+        Path.GetFileName(path) is "tokenizer.json" or "tokenizer.model" or "vocab.json" or "merges.txt"
+        || (Path.GetFileName(path).StartsWith("tok", StringComparison.Ordinal) && path.EndsWith(".vocab.json", StringComparison.Ordinal));
 
     /// <summary>Tokens this model reads at most (its context); null for a tokenizer used on its own.</summary>
     public int? TokenLimit { get; private init; }

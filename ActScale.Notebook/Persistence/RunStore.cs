@@ -217,7 +217,7 @@ public static class RunStore
     private static T ParseName<T>(string name, string key) where T : struct, Enum =>
         Enum.TryParse<T>(name, ignoreCase: false, out var value) && Enum.IsDefined(value)
             ? value
-            : throw new InvalidDataException($"\"{key}\" is '{name}'; expected one of {string.Join(", ", Enum.GetNames<T>())}");
+            : throw new FormatException($"\"{key}\" is '{name}'; expected one of {string.Join(", ", Enum.GetNames<T>())}");
 
     private static InvalidDataException NotARun(string json, string why, Exception? inner) =>
         new($"'{json}' is not a saved ActScale run: {why}. Save the run again.", inner);

@@ -18,20 +18,20 @@ internal static class HuggingFaceBpeTokenizer
     /// <summary>Why this tokenizer.json cannot be read as byte-level BPE, or null when it can.</summary>
     public static string? Unsupported(string path)
     {
-        JsonObject root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException("not an object");
+            var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException("not an object");
+            var model = root["model"] as JsonObject;
+            var type = model?["type"]?.GetValue<string>() ?? (model?["merges"] is not null ? "BPE" : null);
+            if (type != "BPE") return $"its model type is {type ?? "missing"}, not BPE";
+            if (!IsByteLevel(root)) return "it is not byte-level BPE (a SentencePiece-style tokenizer.json; tokenizer.model is read instead when present)";
+            return null;
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException)
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or InvalidOperationException or ArgumentException)
         {
-            return $"it is not valid JSON ({e.Message})";
+            // Broken JSON, a repeated key, or a field of the wrong type (an array where an object belongs).
+            return $"it is not a valid tokenizer.json ({e.Message})";
         }
-        var model = root["model"] as JsonObject;
-        var type = model?["type"]?.GetValue<string>() ?? (model?["merges"] is not null ? "BPE" : null);
-        if (type != "BPE") return $"its model type is {type ?? "missing"}, not BPE";
-        if (!IsByteLevel(root)) return "it is not byte-level BPE (a SentencePiece-style tokenizer.json; tokenizer.model is read instead when present)";
-        return null;
     }
 
     private static bool IsByteLevel(JsonObject root) =>
