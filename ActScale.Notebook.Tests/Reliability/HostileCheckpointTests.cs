@@ -324,4 +324,17 @@ public class HostileCheckpointTests
         Assert.True(finished, "a named pipe as tokenizer.json blocked loading");
         Assert.Contains("named pipe", load.Exception!.InnerException!.Message);
     }
+
+    [Fact]
+    public void ATiedLlamaIgnoresAStoredHeadCopyButRefusesExtraLayers()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyFamilyCheckpoints.WriteLlama(folder.Path, new TinyFamilyCheckpoints.LlamaShape()); // stores lm_head.weight
+        EditConfig(folder, c => c["tie_word_embeddings"] = true);
+        using (var model = LanguageModel.Load(folder.Path, "cpu")) Assert.Equal(2, model.Config.LayerCount);
+
+        EditConfig(folder, c => c["num_hidden_layers"] = 1);
+        var error = LoadFails(folder);
+        Assert.Contains("model.layers.1.", error.Message);
+    }
 }

@@ -16,6 +16,15 @@ public sealed class WeightTable(IReadOnlyDictionary<string, StoredTensor> tensor
     /// <summary>Names that a family may prefix (e.g. <c>transformer.</c>) are looked up with and without it.</summary>
     public string? Resolve(params string[] candidates) => candidates.FirstOrDefault(_remaining.ContainsKey);
 
+    /// <summary>
+    /// Marks a stored tensor as deliberately unread (a tied head's stored copy of the embedding, which the family
+    /// ignores as Hugging Face does), so <see cref="RefuseUnused"/> does not count it.
+    /// </summary>
+    public void Ignore(string name)
+    {
+        if (_remaining.Remove(name, out var entry)) entry.Dispose();
+    }
+
     /// <summary>Takes a tensor, checks its shape, converts it and frees the loaded copy.</summary>
     public Tensor Take(string name, params long[] shape) => Take(name, shape, transpose: false);
 

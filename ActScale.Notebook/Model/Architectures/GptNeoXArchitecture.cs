@@ -89,6 +89,7 @@ public sealed class GptNeoXArchitecture : IArchitecture
         if (!tied && headName is null)
             throw new InvalidDataException("The checkpoint has no 'embed_out.weight' (GPT-NeoX's output head); the weights are incomplete.");
         var unembedding = tied ? tokenEmbedding : weights.Take(headName!, config.VocabularySize, d);
+        if (tied && headName is not null) weights.Ignore(headName);
 
         IDisposable[] owned = tied ? [tokenEmbedding, rotary] : [tokenEmbedding, unembedding, rotary];
         return new TransformerModel(config, ids => Embeddings.Lookup(tokenEmbedding, ids), blocks, finalNorm, unembedding, device, dtype, owned);

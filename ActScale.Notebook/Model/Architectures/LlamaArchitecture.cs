@@ -107,6 +107,7 @@ public sealed class LlamaArchitecture : IArchitecture
             throw new InvalidDataException(
                 "config.json says tie_word_embeddings is false but the checkpoint has no 'lm_head.weight'; the weights are incomplete.");
         var unembedding = tied ? tokenEmbedding : weights.Take(headName!, config.VocabularySize, d);
+        if (tied && headName is not null) weights.Ignore(headName);
 
         IDisposable[] owned = tied ? [tokenEmbedding, rotary] : [tokenEmbedding, unembedding, rotary];
         return new TransformerModel(config, ids => Embeddings.Lookup(tokenEmbedding, ids), blocks, finalNorm, unembedding, device, dtype, owned);
