@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using ActScale.Model;
@@ -18,13 +17,19 @@ public class HostileCheckpointTests
     private static string Weights(TinyCheckpoints.TempFolder folder) => Path.Combine(folder.Path, "model.safetensors");
 
     /// <summary>Rewrites the safetensors header in place, keeping the data bytes after it.</summary>
-    internal static void EditHeader(string file, Action<JsonObject> edit)
+    internal static void EditHeader(string file, Action<JsonObject> edit) => EditHeaderText(file, text =>
+    {
+        var header = (JsonObject)JsonNode.Parse(text)!;
+        edit(header);
+        return Encoding.UTF8.GetBytes(header.ToJsonString());
+    });
+
+    /// <summary>Replaces the header's raw bytes (which need not be valid JSON or UTF-8), keeping the data bytes after it.</summary>
+    private static void EditHeaderText(string file, Func<byte[], byte[]> edit)
     {
         var bytes = File.ReadAllBytes(file);
         long length = BitConverter.ToInt64(bytes, 0);
-        var header = (JsonObject)JsonNode.Parse(bytes.AsSpan(8, (int)length))!;
-        edit(header);
-        var newHeader = Encoding.UTF8.GetBytes(header.ToJsonString());
+        var newHeader = edit(bytes[8..(8 + (int)length)]);
         using var output = File.Create(file);
         output.Write(BitConverter.GetBytes((long)newHeader.Length));
         output.Write(newHeader);
@@ -115,20 +120,12 @@ public class HostileCheckpointTests
         using var folder = TinyCheckpoints.NewFolder();
         TinyCheckpoints.WriteGpt2(folder.Path, Small);
         var file = Weights(folder);
-        var bytes = File.ReadAllBytes(file);
-        long length = BitConverter.ToInt64(bytes, 0);
-        var text = Encoding.UTF8.GetString(bytes, 8, (int)length);
-        var first = (JsonObject)JsonNode.Parse(text)!;
-        var (name, node) = first.First(kv => kv.Key != "__metadata__");
-        // Same length as before so the data still lines up: the last key repeated in place of "__metadata__"-free padding.
-        var duplicated = text.TrimEnd()[..^1] + $",\"{name}\":{node!.ToJsonString()}}}";
-        var header = Encoding.UTF8.GetBytes(duplicated);
-        using (var output = File.Create(file))
+        EditHeaderText(file, header =>
         {
-            output.Write(BitConverter.GetBytes((long)header.Length));
-            output.Write(header);
-            output.Write(bytes.AsSpan(8 + (int)length));
-        }
+            var text = Encoding.UTF8.GetString(header);
+            var (name, node) = ((JsonObject)JsonNode.Parse(text)!).First(kv => kv.Key != "__metadata__");
+            return Encoding.UTF8.GetBytes(text.TrimEnd()[..^1] + $",\"{name}\":{node!.ToJsonString()}}}");
+        });
         var error = LoadFails(folder);
         Assert.Contains(file, error.Message);
     }
@@ -254,16 +251,8 @@ public class HostileCheckpointTests
         if (!OperatingSystem.IsLinux()) return;
         using var folder = TinyCheckpoints.NewFolder();
         TinyCheckpoints.WriteGpt2(folder.Path, Small);
-        var path = Path.Combine(folder.Path, file);
-        File.Delete(path);
-        using (var mkfifo = Process.Start("mkfifo", [path])) mkfifo.WaitForExit();
-        var load = Task.Run(() => LanguageModel.Load(folder.Path, "cpu"));
-        bool finished = Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(20))).Result == load;
-        if (!finished) File.WriteAllText(path, ""); // opening the pipe's other end frees the blocked reader
-        Assert.True(finished, "loading a folder holding a named pipe blocked");
-        var error = Assert.IsType<InvalidDataException>(load.Exception!.InnerException);
-        Assert.Contains(path, error.Message);
-        Assert.Contains("named pipe", error.Message);
+        var error = NamedPipes.RefusedWithoutBlocking(Path.Combine(folder.Path, file), () => LanguageModel.Load(folder.Path, "cpu"));
+        Assert.IsType<InvalidDataException>(error);
     }
 
     [Fact]
@@ -272,12 +261,11 @@ public class HostileCheckpointTests
         using var folder = TinyCheckpoints.NewFolder();
         TinyCheckpoints.WriteGpt2(folder.Path, Small);
         var file = Weights(folder);
-        var bytes = File.ReadAllBytes(file);
-        long length = BitConverter.ToInt64(bytes, 0);
-        int at = Array.IndexOf(bytes, (byte)'w', 8); // inside the first tensor name ("...wte..." or "...weight")
-        Assert.InRange(at, 8, 8 + (int)length);
-        bytes[at] = 0xFF;
-        File.WriteAllBytes(file, bytes);
+        EditHeaderText(file, header =>
+        {
+            header[Array.IndexOf(header, (byte)'w')] = 0xFF; // inside the first tensor name ("...wte..." or "...weight")
+            return header;
+        });
         var error = LoadFails(folder);
         Assert.Contains(file, error.Message);
         Assert.Contains("UTF-8", error.Message);
@@ -316,13 +304,7 @@ public class HostileCheckpointTests
         if (!OperatingSystem.IsLinux()) return;
         using var folder = TinyCheckpoints.NewFolder();
         TinyCheckpoints.WriteGpt2(folder.Path, Small);
-        var path = Path.Combine(folder.Path, "tokenizer.json");
-        using (var mkfifo = Process.Start("mkfifo", [path])) mkfifo.WaitForExit();
-        var load = Task.Run(() => LanguageModel.Load(folder.Path, "cpu"));
-        bool finished = Task.WhenAny(load, Task.Delay(TimeSpan.FromSeconds(20))).Result == load;
-        if (!finished) File.WriteAllText(path, "");
-        Assert.True(finished, "a named pipe as tokenizer.json blocked loading");
-        Assert.Contains("named pipe", load.Exception!.InnerException!.Message);
+        NamedPipes.RefusedWithoutBlocking(Path.Combine(folder.Path, "tokenizer.json"), () => LanguageModel.Load(folder.Path, "cpu"));
     }
 
     [Fact]
