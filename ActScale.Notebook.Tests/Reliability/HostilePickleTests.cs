@@ -20,6 +20,8 @@ public class HostilePickleTests
         public Pickle Text(char op, string argument) { _bytes.Add((byte)op); _bytes.AddRange(Encoding.ASCII.GetBytes(argument + "\n")); return this; }
         public Pickle Memoize() => Op(0x94);
         public Pickle Pop() => Op((byte)'0');
+        public byte[] Bytes() => _bytes.ToArray();
+
         /// <summary>STACK_GLOBAL, then calls it with ("touch pwned",) and stops.</summary>
         public byte[] CallAndStop()
         {
@@ -136,5 +138,52 @@ public class HostilePickleTests
         for (int i = 0; i + 4 <= zip.Length; i++)
             if (BitConverter.ToUInt32(zip, i) == signature)
                 BitConverter.GetBytes(4u).CopyTo(zip, i + sizeOffset);
+    }
+
+    /// <summary>
+    /// A one-tensor state dict as torch.save pickles it: OrderedDict with key "w" rebuilt by _rebuild_tensor_v2 from
+    /// storage "0" (a FloatStorage of <paramref name="elements"/>), whose zip entry holds <paramref name="entryFloats"/> floats.
+    /// </summary>
+    private static string WriteTensorBin(TinyCheckpoints.TempFolder folder, long elements, int entryFloats, int offset, int[] size, int[] stride)
+    {
+        var p = new Pickle().Text('c', "collections").Op("OrderedDict\n"u8.ToArray()).Op((byte)')', (byte)'R', (byte)'(')
+            .Str("w").Text('c', "torch._utils").Op("_rebuild_tensor_v2\n"u8.ToArray()).Op((byte)'(')
+            .Op((byte)'(').Str("storage").Text('c', "torch").Op("FloatStorage\n"u8.ToArray()).Str("0").Str("cpu").Op((byte)'K', (byte)elements, (byte)'t', (byte)'Q')
+            .Op((byte)'K', (byte)offset).Op((byte)'(');
+        foreach (var d in size) p.Op((byte)'K', (byte)d);
+        p.Op((byte)'t', (byte)'(');
+        foreach (var d in stride) p.Op((byte)'K', (byte)d);
+        var pickle = p.Op((byte)'t', 0x89).Text('c', "collections").Op("OrderedDict\n"u8.ToArray()).Op((byte)')', (byte)'R', (byte)'t', (byte)'R', (byte)'u', (byte)'.')
+            .Bytes();
+        var path = Path.Combine(folder.Path, "pytorch_model.bin");
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
+        using (var entry = zip.CreateEntry("archive/data.pkl", CompressionLevel.NoCompression).Open()) entry.Write(pickle);
+        using (var data = zip.CreateEntry("archive/data/0", CompressionLevel.NoCompression).Open())
+            for (int i = 0; i < entryFloats; i++) data.Write(BitConverter.GetBytes(i + 1f));
+        return path;
+    }
+
+    [Fact]
+    public void AWholeRowMajorTensorLoads()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        var path = WriteTensorBin(folder, elements: 4, entryFloats: 4, offset: 0, size: [2, 2], stride: [2, 1]);
+        var state = RestrictedUnpickler.ReadStateDict(path);
+        using var w = (TorchSharp.torch.Tensor)state["w"]!;
+        Assert.Equal([1f, 2f, 3f, 4f], w.data<float>().ToArray());
+    }
+
+    [Theory]
+    [InlineData(4, 3, 0, new[] { 2, 2 }, new[] { 2, 1 }, "needs 16 bytes")]    // the entry is shorter than the storage
+    [InlineData(4, 4, 0, new[] { 4, 4 }, new[] { 4, 1 }, "16 elements")]       // the tensor is larger than its storage
+    [InlineData(8, 8, 2, new[] { 2, 2 }, new[] { 2, 1 }, "offset 2")]          // a view into the middle
+    [InlineData(4, 4, 0, new[] { 2, 2 }, new[] { 1, 2 }, "strided view")]      // a transposed view
+    public void TensorsThatTheReaderWouldFillWithOtherBytesAreRefused(int elements, int entryFloats, int offset, int[] size, int[] stride, string said)
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        var path = WriteTensorBin(folder, elements, entryFloats, offset, size, stride);
+        var error = Assert.Throws<InvalidDataException>(() => RestrictedUnpickler.ReadStateDict(path));
+        Assert.Contains(said, error.Message);
+        Assert.Contains(path, error.Message);
     }
 }

@@ -3,8 +3,9 @@ using System.Text;
 namespace ActScale.Model;
 
 /// <summary>
-/// Runs a pickle's opcodes on a model of the unpickler's stack, mark stack and memo, keeping only what decides an
-/// import: which strings are where. The memo follows the unpickler exactly (PUT/BINPUT/LONG_BINPUT store at the
+/// Runs a pickle's opcodes on a model of the unpickler's stack, mark stack and memo, keeping what decides an import
+/// (which strings are where) and what says how much data the tensors read (small integers, tuples, the storages named
+/// by persistent ids and the arguments of each tensor rebuild). The memo follows the unpickler exactly (PUT/BINPUT/LONG_BINPUT store at the
 /// index given, MEMOIZE at the memo's current size, GETs read what is stored there), so a pickle that reuses slots
 /// to show the checker one name and the unpickler another sees the same name here. Anything this model cannot
 /// follow (a string it cannot decode, an extension-registry import, an unknown opcode) is refused rather than
@@ -15,43 +16,69 @@ internal sealed class PickleMachine
     /// <summary>A stack value that is not a string the checker can read.</summary>
     private static readonly object Other = new();
 
+    /// <summary>An imported callable or class.</summary>
+    private sealed record GlobalRef(string Name);
+
+    /// <summary>A storage, as BINPERSID returns it for a <c>("storage", type, key, location, elements)</c> id.</summary>
+    private sealed record StorageRef(string Key);
+
+    /// <summary>One storage of the checkpoint: its zip entry key, its storage class ("torch.FloatStorage") and element count.</summary>
+    public sealed record Storage(string Key, string Type, long Elements);
+
+    /// <summary>One <c>_rebuild_tensor(_v2)</c>: the storage it views, its offset, sizes and strides in elements.</summary>
+    public sealed record TensorView(string Key, long Offset, long[] Size, long[] Stride);
+
+    private readonly Dictionary<string, Storage> _storages = new();
+    private readonly List<TensorView> _tensors = [];
+    private readonly Action<string> _onGlobal;
+
     private readonly byte[] _data;
     private int _at;
     private List<object> _stack = [];
     private readonly Stack<List<object>> _marks = new();
     private readonly Dictionary<long, object> _memo = new();
 
-    private PickleMachine(byte[] data) => _data = data;
-
-    /// <summary>The "module.name" of every GLOBAL, INST and STACK_GLOBAL, in the order the unpickler would import them.</summary>
-    public static IEnumerable<string> GlobalsOf(byte[] data)
+    private PickleMachine(byte[] data, Action<string> onGlobal)
     {
-        var machine = new PickleMachine(data);
-        while (machine.Step() is var (stop, global))
-        {
-            if (global is not null) yield return global;
-            if (stop) yield break;
-        }
+        _data = data;
+        _onGlobal = onGlobal;
     }
 
-    /// <summary>Executes one opcode; returns whether it was STOP and the global it imports, if any.</summary>
-    private (bool Stop, string? Global) Step()
+    /// <summary>
+    /// Runs the pickle to its STOP. <paramref name="onGlobal"/> sees the "module.name" of every GLOBAL, INST and
+    /// STACK_GLOBAL when the unpickler would import it, and may throw to refuse it. Returns the storages and tensor views.
+    /// </summary>
+    public static (IReadOnlyCollection<Storage> Storages, IReadOnlyList<TensorView> Tensors) Run(byte[] data, Action<string> onGlobal)
+    {
+        var machine = new PickleMachine(data, onGlobal);
+        while (!machine.Step()) { }
+        return (machine._storages.Values, machine._tensors);
+    }
+
+    private GlobalRef Import(string name)
+    {
+        _onGlobal(name);
+        return new GlobalRef(name);
+    }
+
+    /// <summary>Executes one opcode; returns whether it was STOP.</summary>
+    private bool Step()
     {
         if (_at >= _data.Length) throw Malformed("it ends without a STOP opcode");
         byte op = _data[_at++];
         switch (op)
         {
-            case (byte)'.': return (true, null);
-            case (byte)'c': { var global = $"{Line()}.{Line()}"; Push(Other); return (false, global); }
-            case (byte)'i': { var global = $"{Line()}.{Line()}"; PopMark(); Push(Other); return (false, global); }
+            case (byte)'.': return true;
+            case (byte)'c': Push(Import($"{Line()}.{Line()}")); break;
+            case (byte)'i': { var global = Import($"{Line()}.{Line()}"); PopMark(); Push(Other); break; }
             case 0x93:
             {
                 var name = Pop();
                 var module = Pop();
                 if (module is not string m || name is not string n)
                     throw new UnsafePickleException("A pickle imports a global whose name cannot be read statically; refusing it.");
-                Push(Other);
-                return (false, $"{m}.{n}");
+                Push(Import($"{m}.{n}"));
+                break;
             }
             case 0x82 or 0x83 or 0x84:
                 throw new UnsafePickleException("A pickle imports through the copyreg extension registry (EXT opcodes), which a state dict never does; refusing it.");
@@ -67,31 +94,32 @@ internal sealed class PickleMachine
 
             // Other pushed values.
             case (byte)'F' or (byte)'I' or (byte)'L' or (byte)'P': Line(); Push(Other); break;
-            case (byte)'J': Skip(4); Push(Other); break;
-            case (byte)'K': Skip(1); Push(Other); break;
-            case (byte)'M': Skip(2); Push(Other); break;
+            case (byte)'J': Push(Length(4, signed: true)); break;
+            case (byte)'K': Push(Length(1)); break;
+            case (byte)'M': Push(Length(2)); break;
             case (byte)'G': Skip(8); Push(Other); break;
-            case 0x8a: Skip(Length(1)); Push(Other); break;
+            case 0x8a: { long n = Length(1); Push(n is > 0 and <= 7 ? Length((int)n, signed: true) : SkipThen(n)); break; }
             case 0x8b or (byte)'B': Skip(Length(4)); Push(Other); break;
             case (byte)'C': Skip(Length(1)); Push(Other); break;
             case 0x8e or 0x96: Skip(Length(8)); Push(Other); break;
-            case (byte)'N' or 0x88 or 0x89 or (byte)'}' or (byte)']' or (byte)')' or 0x8f or 0x97: Push(Other); break;
+            case (byte)')': Push(Array.Empty<object>()); break;
+            case (byte)'N' or 0x88 or 0x89 or (byte)'}' or (byte)']' or 0x8f or 0x97: Push(Other); break;
 
             // Stack shape.
             case (byte)'(': _marks.Push(_stack); _stack = []; break;
             case (byte)'0': if (_stack.Count > 0) Pop(); else PopMark(); break;
             case (byte)'1': PopMark(); break;
             case (byte)'2': Push(Top()); break;
-            case (byte)'Q': Pop(); Push(Other); break;
-            case (byte)'R' or 0x81: Pop(); Pop(); Push(Other); break;
+            case (byte)'Q': Push(Persistent(Pop())); break;
+            case (byte)'R': { var args = Pop(); Reduce(Pop(), args); Push(Other); break; }
+            case 0x81: Pop(); Pop(); Push(Other); break;
             case 0x92: Pop(); Pop(); Pop(); Push(Other); break;
             case (byte)'a' or (byte)'b': Pop(); Top(); break;
             case (byte)'s': Pop(); Pop(); Top(); break;
             case (byte)'e' or (byte)'u' or 0x90: PopMark(); Top(); break;
-            case (byte)'d' or (byte)'l' or (byte)'t' or (byte)'o' or 0x91: PopMark(); Push(Other); break;
-            case 0x85: Pop(); Push(Other); break;
-            case 0x86: Pop(); Pop(); Push(Other); break;
-            case 0x87: Pop(); Pop(); Pop(); Push(Other); break;
+            case (byte)'t': Push(PopMark().ToArray()); break;
+            case (byte)'d' or (byte)'l' or (byte)'o' or 0x91: PopMark(); Push(Other); break;
+            case 0x85 or 0x86 or 0x87: Push(PopTuple(op - 0x84)); break;
             case 0x80: Skip(1); break;
             case 0x95: Skip(8); break;
             case 0x98: Top(); break;
@@ -107,7 +135,7 @@ internal sealed class PickleMachine
 
             default: throw Malformed($"opcode 0x{op:X2} at byte {_at - 1} is not a pickle opcode");
         }
-        return (false, null);
+        return false;
     }
 
     private void Push(object value) => _stack.Add(value);
@@ -122,10 +150,51 @@ internal sealed class PickleMachine
 
     private object Top() => _stack.Count > 0 ? _stack[^1] : throw Malformed("an opcode reads the top of an empty stack");
 
-    private void PopMark()
+    /// <summary>Returns the items pushed since the last MARK and restores the stack below it.</summary>
+    private List<object> PopMark()
     {
         if (_marks.Count == 0) throw Malformed("an opcode needs a MARK that was never set");
+        var items = _stack;
         _stack = _marks.Pop();
+        return items;
+    }
+
+    private object[] PopTuple(int count)
+    {
+        var items = new object[count];
+        for (int i = count - 1; i >= 0; i--) items[i] = Pop();
+        return items;
+    }
+
+    /// <summary>torch.save's persistent id of a storage: ("storage", storage class, key, location, element count).</summary>
+    private object Persistent(object id)
+    {
+        if (id is not object[] { Length: 5 } t || t[0] is not "storage" || t[1] is not GlobalRef type || t[2] is not string key || t[4] is not long elements)
+            return Other;
+        if (elements < 0) throw Malformed($"storage '{key}' has {elements} elements");
+        if (_storages.TryGetValue(key, out var known) && known != new Storage(key, type.Name, elements))
+            throw Malformed($"storage '{key}' is declared twice, differently");
+        _storages[key] = new Storage(key, type.Name, elements);
+        return new StorageRef(key);
+    }
+
+    /// <summary>Records a tensor rebuild: _rebuild_tensor(_v2)(storage, offset, size, stride, ...).</summary>
+    private void Reduce(object callable, object args)
+    {
+        if (callable is not GlobalRef { Name: "torch._utils._rebuild_tensor_v2" or "torch._utils._rebuild_tensor" } rebuild) return;
+        if (args is not object[] { Length: >= 4 } a || a[0] is not StorageRef storage || a[1] is not long offset
+            || Longs(a[2]) is not long[] size || Longs(a[3]) is not long[] stride || size.Length != stride.Length)
+            throw Malformed($"a call of {rebuild.Name} has arguments that do not describe a tensor");
+        _tensors.Add(new TensorView(storage.Key, offset, size, stride));
+    }
+
+    private static long[]? Longs(object value) =>
+        value is object[] items && items.All(i => i is long) ? items.Cast<long>().ToArray() : null;
+
+    private object SkipThen(long length)
+    {
+        Skip(length);
+        return Other;
     }
 
     private object Recall(long index) =>
@@ -144,13 +213,17 @@ internal sealed class PickleMachine
         return text;
     }
 
-    /// <summary>A little-endian unsigned length or index of <paramref name="bytes"/> bytes.</summary>
-    private long Length(int bytes)
+    /// <summary>
+    /// A little-endian integer of <paramref name="bytes"/> bytes: unsigned (a length or index, at most int.MaxValue) or
+    /// two's-complement signed (a value).
+    /// </summary>
+    private long Length(int bytes, bool signed = false)
     {
         if (_at + bytes > _data.Length) throw Truncated();
         ulong value = 0;
         for (int b = bytes - 1; b >= 0; b--) value = (value << 8) | _data[_at + b];
         _at += bytes;
+        if (signed) return bytes < 8 && (value >> (8 * bytes - 1)) != 0 ? (long)value - (1L << (8 * bytes)) : (long)value;
         return value > int.MaxValue ? throw Truncated() : (long)value;
     }
 

@@ -38,13 +38,63 @@ public static class RestrictedUnpickler
             RefuseZipBomb(path, archive);
             var pickle = archive.Entries.FirstOrDefault(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal))
                          ?? throw new InvalidDataException($"'{path}' has no data.pkl; it is not a PyTorch checkpoint.");
-            foreach (var global in PickleMachine.GlobalsOf(ReadDeclared(path, pickle)))
+            var (storages, tensors) = PickleMachine.Run(ReadDeclared(path, pickle), global =>
+            {
                 if (!AllowedGlobals.Contains(global))
                     throw new UnsafePickleException(
                         $"'{path}' asks to import '{global}', which a plain state dict never needs; refusing to load it. " +
                         "Convert the checkpoint to model.safetensors with a trusted tool.");
+            });
+            RefuseUnbackedTensors(path, archive, storages, tensors);
         }
         return PyTorchUnpickler.UnpickleStateDict(path);
+    }
+
+    private static readonly Dictionary<string, int> StorageElementBytes = new()
+    {
+        ["torch.FloatStorage"] = 4, ["torch.HalfStorage"] = 2, ["torch.BFloat16Storage"] = 2, ["torch.DoubleStorage"] = 8,
+        ["torch.LongStorage"] = 8, ["torch.IntStorage"] = 4, ["torch.ShortStorage"] = 2, ["torch.CharStorage"] = 1,
+        ["torch.ByteStorage"] = 1, ["torch.BoolStorage"] = 1,
+    };
+
+    /// <summary>
+    /// Every storage must have a zip entry of exactly the bytes the pickle declares, and every tensor must be a whole,
+    /// row-major view from the start of its storage: the reader copies a tensor's bytes from the start of the entry,
+    /// so anything else would load bytes of another tensor, or bytes that are not there, without a word.
+    /// </summary>
+    private static void RefuseUnbackedTensors(string path, ZipArchive archive, IReadOnlyCollection<PickleMachine.Storage> storages,
+        IReadOnlyList<PickleMachine.TensorView> tensors)
+    {
+        var elementsOf = new Dictionary<string, long>();
+        foreach (var storage in storages)
+        {
+            var entry = archive.Entries.FirstOrDefault(e => e.FullName.EndsWith($"data/{storage.Key}", StringComparison.Ordinal))
+                        ?? throw new InvalidDataException($"'{path}' names storage '{storage.Key}' but has no entry data/{storage.Key}; the file is incomplete.");
+            if (!StorageElementBytes.TryGetValue(storage.Type, out int size))
+                throw new InvalidDataException($"'{path}' declares storage '{storage.Key}' of type '{storage.Type}', which is not a storage class.");
+            long expected = checked(storage.Elements * size);
+            if (entry.Length != expected)
+                throw new InvalidDataException(
+                    $"'{path}': storage '{storage.Key}' ({storage.Elements} × {storage.Type}) needs {expected} bytes but its entry holds {entry.Length}; the file is damaged.");
+            elementsOf[storage.Key] = storage.Elements;
+        }
+        foreach (var view in tensors)
+        {
+            long elements = view.Size.Aggregate(1L, (a, b) => checked(a * b));
+            long stride = 1;
+            for (int d = view.Size.Length - 1; d >= 0; d--)
+            {
+                if (view.Size[d] < 0 || (view.Size[d] > 1 && view.Stride[d] != stride))
+                    throw new InvalidDataException(
+                        $"'{path}' has a tensor that is a strided view of storage '{view.Key}' (size [{string.Join(", ", view.Size)}], stride [{string.Join(", ", view.Stride)}]), " +
+                        "which ActScale's .bin reader cannot load faithfully. Convert the checkpoint to model.safetensors.");
+                stride *= view.Size[d];
+            }
+            if (view.Offset != 0 || !elementsOf.TryGetValue(view.Key, out var available) || elements > available)
+                throw new InvalidDataException(
+                    $"'{path}' has a tensor of {elements} elements at offset {view.Offset} of storage '{view.Key}', which does not hold it whole from its start; " +
+                    "ActScale's .bin reader cannot load it faithfully. Convert the checkpoint to model.safetensors.");
+        }
     }
 
     private static void RefuseZipBomb(string path, ZipArchive archive)
