@@ -145,6 +145,21 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     }
 
     [Fact]
+    public async Task A_sweep_plots_its_trade_offs_and_its_result_displays_the_same_charts()
+    {
+        var magic = await Kernel.SubmitAsync("#!actscale sweep --method activscalar --param lambda-m --values 0,0.01 --steps 2 --name sw");
+        Assert.True(magic.Succeeded, magic.ToString());
+        var variable = await Kernel.SubmitAsync("sweep");
+        Assert.True(variable.Succeeded, variable.ToString());
+        foreach (var html in new[] { magic.AllHtml, variable.AllHtml })
+        {
+            Assert.Equal(2, Regex.Matches(html, "Plotly.newPlot").Count);
+            Assert.Contains("\"type\":\"scatter\"", html);
+            Assert.Contains("effectiveness vs minimality over λ_M", html);
+        }
+    }
+
+    [Fact]
     public async Task Deedle_frames_display_as_html_tables()
     {
         var result = await Kernel.SubmitAsync("frames[\"dyn\"]");

@@ -59,7 +59,7 @@ public static class ActScaleCharts
 
 /// <summary>
 /// The few plotly attributes ActScale needs that Plotly.NET.CSharp 0.14 does not expose (colour range, hover text, colour
-/// bar and figure titles, height, tick angle). Plotly.NET's F# style functions have them, but as F#-only optional
+/// bar and figure titles, height, tick angle, automatic axis margins). Plotly.NET's F# style functions have them, but as F#-only optional
 /// arguments that C# cannot leave out; so they are set here on Plotly.NET's own trace and layout objects, which
 /// Plotly.NET then serialises with the rest. Remove this class when Plotly.NET.CSharp grows these arguments.
 /// </summary>
@@ -93,8 +93,13 @@ internal static class PlotlyAttributes
         {
             layout.SetProperty("title", TitleOf(title));
             layout.SetProperty("height", height);
-            if (tickAngle is { } angle && layout.TryGetTypedPropertyValue<LinearAxis>("xaxis") is { } axis)
-                axis.Value.SetProperty("tickangle", angle);
+            foreach (var name in new[] { "xaxis", "yaxis" })
+                if (layout.TryGetTypedPropertyValue<LinearAxis>(name) is { } axis)
+                {
+                    // Long token and site labels push the axis titles out instead of overlapping them.
+                    axis.Value.SetProperty("automargin", true);
+                    if (name == "xaxis" && tickAngle is { } angle) axis.Value.SetProperty("tickangle", angle);
+                }
             return layout;
         }), chart);
 
