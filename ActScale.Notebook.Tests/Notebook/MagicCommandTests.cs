@@ -171,6 +171,14 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     }
 
     [Fact]
+    public async Task A_top_token_comparison_computed_in_csharp_displays_as_the_apply_table()
+    {
+        var result = await Kernel.SubmitAsync("ActScale.Evaluation.Reapply.TopTokens(model, runs[\"dyn\"].Run, \"The capital of France is\", 3, 1.0)");
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("<div class=\"actscale-apply\">Applied at β = 1", result.AllHtml);
+    }
+
+    [Fact]
     public async Task Apply_shows_top_tokens_before_and_after()
     {
         var result = await Kernel.SubmitAsync("#!actscale apply dyn --prompt \"The capital of France is\" --top 3");

@@ -57,9 +57,11 @@ public static class ComparisonTable
 
     public static string Percent(double share) => (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
-    public static string TopTokensHtml(string run, TopTokensComparison c)
+    /// <summary>The top tokens before and after applying a run (named when <paramref name="run"/> is given).</summary>
+    public static string TopTokensHtml(string? run, TopTokensComparison c)
     {
-        var html = new StringBuilder($"<div class=\"actscale-apply\">Run <b>{WebUtility.HtmlEncode(run)}</b> at β = {c.Beta:G3} on <code>{WebUtility.HtmlEncode(c.Prompt)}</code>");
+        var who = run is null ? "Applied" : $"Run <b>{WebUtility.HtmlEncode(run)}</b>";
+        var html = new StringBuilder($"<div class=\"actscale-apply\">{who} at β = {c.Beta:G3} on <code>{WebUtility.HtmlEncode(c.Prompt)}</code>");
         html.Append("<table><tr><th>#</th><th>before</th><th>p</th><th>after</th><th>p</th></tr>");
         for (int i = 0; i < Math.Max(c.Before.Count, c.After.Count); i++)
         {

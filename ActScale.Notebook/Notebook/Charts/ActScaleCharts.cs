@@ -22,19 +22,23 @@ public static class ActScaleCharts
     public static GenericChart Heatmap(HeatmapView view)
     {
         ArgumentNullException.ThrowIfNull(view);
+        // The view names its values (InterventionRun.Heatmap): "α" (ActivScalar), "‖v‖₂" (SteerVec, a norm, never
+        // negative) and "probe (‖w‖₂, b)" (DynScalar, whose columns are the probe's statistics, not positions).
         bool probe = view.ValueName.StartsWith("probe", StringComparison.Ordinal);
         bool magnitude = view.ValueName.StartsWith('‖');
         var columns = probe ? view.ColumnLabels : view.ColumnLabels.Select((label, i) => $"{i}:{label.Replace("\n", "\\n")}").ToArray();
+        var z = view.ToJagged();
         var chart = CSharpChart.Heatmap<double, string, string, string>(
-            zData: view.ToJagged(), X: columns, Y: view.RowLabels,
+            zData: z, X: columns, Y: view.RowLabels,
             ColorScale: magnitude ? StyleParam.Colorscale.Viridis : StyleParam.Colorscale.RdBu, ReverseScale: !magnitude,
             ReverseYAxis: true, UseDefaults: false);
         chart = CSharpStyle.WithXAxisStyle<double, double, string>(chart, TitleText: probe ? "probe statistic (shared over positions)" : "position (token)", AxisType: StyleParam.AxisType.Category);
         chart = CSharpStyle.WithYAxisStyle<double, double, string>(chart, TitleText: "site × layer", AxisType: StyleParam.AxisType.Category);
-        double maxAbs = Math.Max(1e-9, view.ToJagged().SelectMany(row => row).Select(v => Math.Abs(v - view.Neutral)).DefaultIfEmpty(0).Max());
+        double maxAbs = Math.Max(1e-9, z.SelectMany(row => row).Select(v => Math.Abs(v - view.Neutral)).DefaultIfEmpty(0).Max());
         var scale = magnitude ? new PlotlyAttributes.ColourRange(0, null, null) : new PlotlyAttributes.ColourRange(view.Neutral - maxAbs, view.Neutral, view.Neutral + maxAbs);
         chart = PlotlyAttributes.Heatmap(chart, scale, view.ValueName, $"%{{y}}<br>%{{x}}<br>{view.ValueName} = %{{z:.4f}}<extra></extra>");
-        return PlotlyAttributes.Layout(chart, view.Title + (magnitude ? "" : " (0 = no change)"), Math.Clamp(140 + 22 * view.Rows, 320, 900), tickAngle: -45);
+        return PlotlyAttributes.Layout(chart, view.Title + (magnitude ? "" : " (0 = no change)"), Math.Clamp(140 + 22 * view.Rows, 320, 900),
+            tickAngle: -45, margins: new PlotlyAttributes.Margins(Left: 150, Right: 40, Top: 60, Bottom: 110));
     }
 
     /// <summary>One labelled line of a <see cref="Lines"/> chart; <paramref name="Dashed"/> for a reference or test curve.</summary>
@@ -59,13 +63,15 @@ public static class ActScaleCharts
 
 /// <summary>
 /// The few plotly attributes ActScale needs that Plotly.NET.CSharp 0.14 does not expose (colour range, hover text, colour
-/// bar and figure titles, height, tick angle, automatic axis margins). Plotly.NET's F# style functions have them, but as F#-only optional
+/// bar and figure titles, height, margins, tick angle, automatic axis margins). Plotly.NET's F# style functions have them, but as F#-only optional
 /// arguments that C# cannot leave out; so they are set here on Plotly.NET's own trace and layout objects, which
 /// Plotly.NET then serialises with the rest. Remove this class when Plotly.NET.CSharp grows these arguments.
 /// </summary>
 internal static class PlotlyAttributes
 {
     public sealed record ColourRange(double Min, double? Mid, double? Max);
+
+    public sealed record Margins(int Left, int Right, int Top, int Bottom);
 
     public static GenericChart Heatmap(GenericChart chart, ColourRange range, string colourBarTitle, string hoverTemplate) =>
         GenericChart.mapTrace(FuncConvert.FromFunc<Trace, Trace>(trace =>
@@ -88,11 +94,20 @@ internal static class PlotlyAttributes
         }), chart);
 
     /// <summary>Title and height; the width is left to the page (the plot is drawn responsive).</summary>
-    public static GenericChart Layout(GenericChart chart, string title, int height, int? tickAngle = null) =>
+    public static GenericChart Layout(GenericChart chart, string title, int height, int? tickAngle = null, Margins? margins = null) =>
         GenericChart.mapLayout(FuncConvert.FromFunc<Layout, Layout>(layout =>
         {
             layout.SetProperty("title", TitleOf(title));
             layout.SetProperty("height", height);
+            if (margins is not null)
+            {
+                var margin = new Margin();
+                margin.SetProperty("l", margins.Left);
+                margin.SetProperty("r", margins.Right);
+                margin.SetProperty("t", margins.Top);
+                margin.SetProperty("b", margins.Bottom);
+                layout.SetProperty("margin", margin);
+            }
             foreach (var name in new[] { "xaxis", "yaxis" })
                 if (layout.TryGetTypedPropertyValue<LinearAxis>(name) is { } axis)
                 {

@@ -24,7 +24,7 @@ public static class ActScaleFormatters
         if (Interlocked.Exchange(ref _registered, 1) == 1) return;
         ActScaleHtml.RegisterFormatter();
         Formatter.Register<NotebookRun>((run, writer) => writer.Write(TrainingView.SummaryHtml(run, null)), Html);
-        Formatter.Register<TopTokensComparison>((c, writer) => writer.Write(ComparisonTable.TopTokensHtml("", c)), Html);
+        Formatter.Register<TopTokensComparison>((c, writer) => writer.Write(ComparisonTable.TopTokensHtml(null, c)), Html);
         RegisterCharts();
         RegisterFrames();
     }
