@@ -181,13 +181,22 @@ internal sealed partial class CommandHandlers
         var records = names.Select(n => session.RequireRun<NotebookRun>(n)).ToArray();
         if (records.Length == 0) throw new UsageException("No run has been trained yet. Run `#!actscale train` first.");
         var rows = records.SelectMany(r => r.Metrics).ToArray();
-        if (session.DeedleUsable()) await ShareFrameAsync(rows);
-        else await session.ShareAsync("comparison", rows, typeof(IReadOnlyList<MetricRow>));
-        context.Display(new ActScaleHtml(ComparisonTable.Html(ComparisonTable.Frame(records))), "text/html");
+        if (session.DeedleUsable()) await ShowFramesAsync(records, rows, context);
+        else
+        {
+            // The record fallback (DeedleUsable has said why, once): the kernel's own table of the rows.
+            await session.ShareAsync("comparison", rows, typeof(IReadOnlyList<MetricRow>));
+            context.Display(rows, "text/html");
+        }
     }
 
+    // Not inlined: Deedle's types are touched only once DeedleUsable has said they load.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private Task ShareFrameAsync(MetricRow[] rows) => session.ShareAsync("comparison", Evaluator.ToFrame(rows), typeof(Deedle.Frame<int, string>));
+    private Task ShowFramesAsync(NotebookRun[] records, MetricRow[] rows, KernelInvocationContext context)
+    {
+        context.Display(new ActScaleHtml(ComparisonTable.Html(ComparisonTable.Frame(records))), "text/html");
+        return session.ShareAsync("comparison", Evaluator.ToFrame(rows), typeof(Deedle.Frame<int, string>));
+    }
 
     public async Task Sweep(ActScaleSweep command, KernelInvocationContext context)
     {

@@ -10,8 +10,9 @@ namespace ActScale.Notebook;
 /// How ActScale's objects display in a notebook: a run, a heatmap view, a comparison, a sweep result and a top-token
 /// comparison show the chart or table the magics show, Plotly.NET charts render offline, and every Deedle frame is an
 /// HTML table. The magics display these objects, so a C# cell that computes one (<c>runs["activscalar"].Heatmap()</c>)
-/// sees the same output. Registered after Plotly.NET.Interactive's formatter when that is loaded first, so ActScale's
-/// offline rendering wins for charts too.
+/// sees the same output. The magics display ActScale's own types (a heatmap view, a sweep result), never a bare chart,
+/// so they stay offline even where Plotly.NET.Interactive, whose chart display loads plotly.js from a CDN, is loaded
+/// too; for a bare GenericChart the formatter registered last wins.
 /// </summary>
 public static class ActScaleFormatters
 {
