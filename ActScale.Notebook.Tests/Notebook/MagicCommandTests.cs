@@ -1,3 +1,4 @@
+using Microsoft.DotNet.Interactive.Events;
 using System.Text.RegularExpressions;
 using ActScale.Notebook;
 using ActScale.Tests.Support;
@@ -115,12 +116,16 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
         var table = result.Html.Single(h => h.Contains("actscale-comparison"));
         foreach (var method in new[] { "ActivScalar", "SteerVec", "DynScalar" }) Assert.Contains($"<td>{method}</td>", table);
         // Parameter counts: ActivScalar 2 sites × 2 layers × I, SteerVec × width 32, DynScalar 2 × 2 × (32 + 1).
-        var counts = Regex.Match(table, "<td style=\"text-align:left\">parameters</td><td>([0-9,]+)</td><td>([0-9,]+)</td><td>([0-9,]+)</td>");
+        var counts = Regex.Match(table, "<th style=\"text-align:left\">parameters</th><td>([0-9,]+)</td><td>([0-9,]+)</td><td>([0-9,]+)</td>");
         Assert.True(counts.Success, table);
         long a = long.Parse(counts.Groups[1].Value.Replace(",", "")), s = long.Parse(counts.Groups[2].Value.Replace(",", "")), d = long.Parse(counts.Groups[3].Value.Replace(",", ""));
         Assert.Equal(a * 32, s);
         Assert.Equal(2 * 2 * 33, d);
-        Assert.Matches(@"train: flip accuracy β=\+1</td><td>\d+%</td><td>\d+%</td><td>\d+%</td>", table);
+        Assert.Matches(@"train: flip accuracy β=\+1</th><td>\d+%</td><td>\d+%</td><td>\d+%</td>", table);
+        // The C# variable is the metrics as a Deedle frame (two splits × two β per run).
+        var variable = await Kernel.SubmitAsync("comparison.RowCount");
+        Assert.True(variable.Succeeded, variable.ToString());
+        Assert.Contains(variable.Events.OfType<ReturnValueProduced>(), e => Equals(e.Value, 12));
     }
 
     [Fact]
@@ -128,6 +133,49 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     {
         var result = await Kernel.SubmitAsync("runs[\"steervec\"].Run.ParameterCount + frames[\"dyn\"].RowCount * 0 + metrics.Count * 0");
         Assert.True(result.Succeeded, result.ToString());
+    }
+
+    [Fact]
+    public async Task A_run_heatmap_computed_in_csharp_displays_as_the_plot()
+    {
+        var result = await Kernel.SubmitAsync("runs[\"activscalar\"].Heatmap()");
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("Plotly.newPlot", result.AllHtml);
+        Assert.Contains("\"type\":\"heatmap\"", result.AllHtml);
+    }
+
+    [Fact]
+    public async Task A_sweep_plots_its_trade_offs_and_its_result_displays_the_same_charts()
+    {
+        var magic = await Kernel.SubmitAsync("#!actscale sweep --method activscalar --param lambda-m --values 0,0.01 --steps 2 --name sw");
+        Assert.True(magic.Succeeded, magic.ToString());
+        var variable = await Kernel.SubmitAsync("sweep");
+        Assert.True(variable.Succeeded, variable.ToString());
+        foreach (var html in new[] { magic.AllHtml, variable.AllHtml })
+        {
+            Assert.Equal(2, Regex.Matches(html, "Plotly.newPlot").Count);
+            Assert.Contains("\"type\":\"scatter\"", html);
+            Assert.Contains("effectiveness vs minimality over λ_M", html);
+        }
+    }
+
+    [Fact]
+    public async Task Deedle_frames_display_as_html_tables()
+    {
+        var result = await Kernel.SubmitAsync("frames[\"dyn\"]");
+        Assert.True(result.Succeeded, result.ToString());
+        var table = result.Html.Single();
+        Assert.StartsWith("<table class=\"actscale-frame\">", table);
+        Assert.Contains("<th>FlipAccuracy</th>", table);
+        Assert.Contains("<td>train</td>", table);
+    }
+
+    [Fact]
+    public async Task A_top_token_comparison_computed_in_csharp_displays_as_the_apply_table()
+    {
+        var result = await Kernel.SubmitAsync("ActScale.Evaluation.Reapply.TopTokens(model, runs[\"dyn\"].Run, \"The capital of France is\", 3, 1.0)");
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("<div class=\"actscale-apply\">Applied at β = 1", result.AllHtml);
     }
 
     [Fact]

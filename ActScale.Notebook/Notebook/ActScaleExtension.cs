@@ -26,7 +26,7 @@ public static class ActScaleExtension
         {
             if (!Loaded.Add(root)) return Task.CompletedTask;
         }
-        ActScaleHtml.RegisterFormatter();
+        ActScaleFormatters.Register();
         var session = NotebookSession.For(root);
         Register(root, session);
         PlotlyHtml.ResetSession();

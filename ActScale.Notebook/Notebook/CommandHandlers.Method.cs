@@ -169,12 +169,7 @@ internal sealed partial class CommandHandlers
     public Task Heatmap(ActScaleHeatmap command, KernelInvocationContext context)
     {
         var record = session.RequireRun<NotebookRun>(command.Run);
-        var view = record.Run.Heatmap();
-        var columns = view.ColumnLabels.Select((label, i) => record.Run.Method == InterventionMethod.DynScalar ? label : $"{i}:{label.Replace("\n", "\\n")}").ToArray();
-        bool diverging = record.Run.Method != InterventionMethod.SteerVec;
-        var figure = PlotlyHtml.Heatmap(view.Title + (diverging ? " (0 = no change)" : ""), view.RowLabels, columns, view.Values, view.ValueName, view.Neutral, diverging,
-            xTitle: record.Run.Method == InterventionMethod.DynScalar ? "probe statistic (shared over positions)" : "position (token)");
-        context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
+        context.Display(record.Heatmap(), "text/html");
         return Task.CompletedTask;
     }
 
@@ -186,13 +181,22 @@ internal sealed partial class CommandHandlers
         var records = names.Select(n => session.RequireRun<NotebookRun>(n)).ToArray();
         if (records.Length == 0) throw new UsageException("No run has been trained yet. Run `#!actscale train` first.");
         var rows = records.SelectMany(r => r.Metrics).ToArray();
-        await session.ShareAsync("comparison", rows, typeof(IReadOnlyList<MetricRow>));
-        if (session.DeedleUsable()) await ShareFrameAsync(rows);
-        context.Display(new ActScaleHtml(ComparisonTable.Html(records)), "text/html");
+        if (session.DeedleUsable()) await ShowFramesAsync(records, rows, context);
+        else
+        {
+            // The record fallback (DeedleUsable has said why, once): the kernel's own table of the rows.
+            await session.ShareAsync("comparison", rows, typeof(IReadOnlyList<MetricRow>));
+            context.Display(rows, "text/html");
+        }
     }
 
+    // Not inlined: Deedle's types are touched only once DeedleUsable has said they load.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private Task ShareFrameAsync(MetricRow[] rows) => session.ShareAsync("comparisonFrame", Evaluator.ToFrame(rows), typeof(Deedle.Frame<int, string>));
+    private Task ShowFramesAsync(NotebookRun[] records, MetricRow[] rows, KernelInvocationContext context)
+    {
+        context.Display(new ActScaleHtml(ComparisonTable.Html(ComparisonTable.Frame(records))), "text/html");
+        return session.ShareAsync("comparison", Evaluator.ToFrame(rows), typeof(Deedle.Frame<int, string>));
+    }
 
     public async Task Sweep(ActScaleSweep command, KernelInvocationContext context)
     {
@@ -223,8 +227,7 @@ internal sealed partial class CommandHandlers
         display.Finish($"<div>Sweep of {WebUtility.HtmlEncode(param)}: {values.Count - result.Failures.Count} of {values.Count} settings trained; the C# variable <code>sweep</code> holds the rows.</div>");
         foreach (var f in result.Failures)
             context.Display(new ActScaleHtml($"<div style=\"color:#b00\">λM={f.LambdaM:G3} λF={f.LambdaF:G3} m={f.Margin:G3}: {WebUtility.HtmlEncode(f.Message)}</div>"), "text/html");
-        foreach (var figure in SweepPlots.Figures(result, param, method))
-            context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
+        context.Display(result, "text/html");
     }
 
     public Task Save(ActScaleSave command, KernelInvocationContext context)

@@ -1,57 +1,71 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using ActScale.Evaluation;
+using ActScale.Training;
+using Deedle;
 
 namespace ActScale.Notebook;
 
 /// <summary>Side-by-side tables: runs' metrics and parameter counts, and top tokens before/after an intervention.</summary>
 public static class ComparisonTable
 {
-    private sealed record Line(string Label, Func<NotebookRun, string> Value);
+    private sealed record Line(string Label, Func<InterventionRun, IReadOnlyList<MetricRow>, string> Value);
 
-    public static string Html(IReadOnlyList<NotebookRun> runs)
+    /// <summary>One column per run, one row per metric, values formatted for reading (percentages, "–" where absent).</summary>
+    public static Frame<string, string> Frame(IEnumerable<(InterventionRun Run, IReadOnlyList<MetricRow> Metrics)> runs)
     {
-        string Metric(NotebookRun r, string split, double beta, Func<MetricRow, string> format) =>
-            r.Metric(split, beta) is { } m ? format(m) : "–";
+        var lines = Lines();
+        var columns = runs.Select(r => KeyValuePair.Create(r.Run.Name,
+            new Series<string, string>(lines.Select(l => l.Label), lines.Select(l => l.Value(r.Run, r.Metrics)))));
+        return Deedle.Frame.FromColumns<string, string, string>(columns);
+    }
+
+    public static Frame<string, string> Frame(IEnumerable<NotebookRun> runs) => Frame(runs.Select(r => (r.Run, r.Metrics)));
+
+    public static Frame<string, string> Frame(ComparisonResult result) =>
+        Frame(result.Runs.Select(run => (run, (IReadOnlyList<MetricRow>)result.Rows.Where(m => m.Run == run.Name).ToArray())));
+
+    /// <summary>The comparison frame as HTML, with the note that says how to read flip accuracy.</summary>
+    public static string Html(Frame<string, string> frame) =>
+        $"<div class=\"actscale-comparison\">{FrameHtml.Of(frame)}<div><i>Flip accuracy: share of prompts whose preferred answer is the intended one " +
+        "(correct at β=+1, wrong at β=−1). The C# variable <code>comparison</code> holds every metric row.</i></div></div>";
+
+    private static List<Line> Lines()
+    {
+        static string Metric(IReadOnlyList<MetricRow> metrics, string split, double beta, Func<MetricRow, string> format) =>
+            metrics.FirstOrDefault(m => m.Split == split && m.Beta == beta) is { } m ? format(m) : "–";
         var lines = new List<Line>
         {
-            new("method", r => r.Run.Method.ToString()),
-            new("parameters", r => r.Run.ParameterCount.ToString("N0")),
-            new("‖θ‖₁", r => r.Run.L1().ToString("G4")),
-            new("non-trivial sites", r => r.Metrics.FirstOrDefault()?.NonTrivialSites.ToString() ?? "–"),
+            new("method", (r, _) => r.Method.ToString()),
+            new("parameters", (r, _) => r.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)),
+            new("‖θ‖₁", (r, _) => r.L1().ToString("G4", CultureInfo.InvariantCulture)),
+            new("non-trivial sites", (_, m) => m.FirstOrDefault()?.NonTrivialSites.ToString(CultureInfo.InvariantCulture) ?? "–"),
         };
         foreach (var split in new[] { "train", "test" })
         {
-            lines.Add(new($"{split}: flip accuracy β=+1", r => Metric(r, split, 1, m => Percent(m.FlipAccuracy))));
-            lines.Add(new($"{split}: flip accuracy β=−1", r => Metric(r, split, -1, m => Percent(m.FlipAccuracy))));
-            lines.Add(new($"{split}: mean signed logit diff β=+1", r => Metric(r, split, 1, m => m.MeanSignedLogitDifference.ToString("F2"))));
-            lines.Add(new($"{split}: mean signed logit diff β=−1", r => Metric(r, split, -1, m => m.MeanSignedLogitDifference.ToString("F2"))));
-            lines.Add(new($"{split}: KL non-answer tokens β=+1", r => Metric(r, split, 1, m => m.Kl.ToString("G3"))));
+            lines.Add(new($"{split}: flip accuracy β=+1", (_, m) => Metric(m, split, 1, x => Percent(x.FlipAccuracy))));
+            lines.Add(new($"{split}: flip accuracy β=−1", (_, m) => Metric(m, split, -1, x => Percent(x.FlipAccuracy))));
+            lines.Add(new($"{split}: mean signed logit diff β=+1", (_, m) => Metric(m, split, 1, x => x.MeanSignedLogitDifference.ToString("F2", CultureInfo.InvariantCulture))));
+            lines.Add(new($"{split}: mean signed logit diff β=−1", (_, m) => Metric(m, split, -1, x => x.MeanSignedLogitDifference.ToString("F2", CultureInfo.InvariantCulture))));
+            lines.Add(new($"{split}: KL non-answer tokens β=+1", (_, m) => Metric(m, split, 1, x => x.Kl.ToString("G3", CultureInfo.InvariantCulture))));
         }
-        lines.Add(new("steps", r => r.Run.StepsCompleted + (r.Run.Cancelled ? " (interrupted)" : "")));
-        lines.Add(new("training time", r => $"{r.Run.TrainingTime.TotalSeconds:F1} s"));
-
-        var html = new StringBuilder("<table class=\"actscale-comparison\"><thead><tr><th style=\"text-align:left\">metric</th>");
-        foreach (var r in runs) html.Append($"<th data-run=\"{WebUtility.HtmlEncode(r.Name)}\">{WebUtility.HtmlEncode(r.Name)}</th>");
-        html.Append("</tr></thead><tbody>");
-        foreach (var line in lines)
-        {
-            html.Append($"<tr><td style=\"text-align:left\">{WebUtility.HtmlEncode(line.Label)}</td>");
-            foreach (var r in runs) html.Append($"<td>{WebUtility.HtmlEncode(line.Value(r))}</td>");
-            html.Append("</tr>");
-        }
-        return html.Append("</tbody></table><div><i>Flip accuracy: share of prompts whose preferred answer is the intended one (correct at β=+1, wrong at β=−1). The C# variable <code>comparison</code> holds every metric row (and <code>comparisonFrame</code> a Deedle frame where Deedle loads).</i></div>").ToString();
+        lines.Add(new("steps", (r, _) => r.StepsCompleted + (r.Cancelled ? " (interrupted)" : "")));
+        lines.Add(new("training time", (r, _) => $"{r.TrainingTime.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s"));
+        return lines;
     }
 
-    public static string Percent(double share) => (share * 100).ToString("F0", System.Globalization.CultureInfo.InvariantCulture) + "%";
+    public static string Percent(double share) => (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
-    public static string TopTokensHtml(string run, TopTokensComparison c)
+    /// <summary>The top tokens before and after applying a run (named when <paramref name="run"/> is given).</summary>
+    public static string TopTokensHtml(string? run, TopTokensComparison c)
     {
-        var html = new StringBuilder($"<div class=\"actscale-apply\">Run <b>{WebUtility.HtmlEncode(run)}</b> at β = {c.Beta:G3} on <code>{WebUtility.HtmlEncode(c.Prompt)}</code>");
+        var who = run is null ? "Applied" : $"Run <b>{WebUtility.HtmlEncode(run)}</b>";
+        var html = new StringBuilder($"<div class=\"actscale-apply\">{who} at β = {c.Beta:G3} on <code>{WebUtility.HtmlEncode(c.Prompt)}</code>");
         html.Append("<table><tr><th>#</th><th>before</th><th>p</th><th>after</th><th>p</th></tr>");
         for (int i = 0; i < Math.Max(c.Before.Count, c.After.Count); i++)
         {
-            string Cell(IReadOnlyList<TokenProbability> list) => i < list.Count ? $"<td><code>{Predictions.Show(list[i].Token)}</code></td><td>{(list[i].Probability * 100).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)}%</td>" : "<td></td><td></td>";
+            string Cell(IReadOnlyList<TokenProbability> list) => i < list.Count ? $"<td><code>{Predictions.Show(list[i].Token)}</code></td><td>{(list[i].Probability * 100).ToString("F1", CultureInfo.InvariantCulture)}%</td>" : "<td></td><td></td>";
             html.Append($"<tr><td>{i + 1}</td>{Cell(c.Before)}{Cell(c.After)}</tr>");
         }
         return html.Append("</table></div>").ToString();

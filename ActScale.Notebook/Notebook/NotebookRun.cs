@@ -14,6 +14,9 @@ public sealed class NotebookRun(InterventionRun run, IReadOnlyList<MetricRow> me
     /// <summary>The metrics as a Deedle frame (one row per split × β).</summary>
     public Frame<int, string> Frame => Evaluator.ToFrame(Metrics);
 
+    /// <summary>The run's parameters as a heatmap; a notebook cell that ends with it shows the plot.</summary>
+    public HeatmapView Heatmap() => Run.Heatmap();
+
     public MetricRow? Metric(string split, double beta) => Metrics.FirstOrDefault(m => m.Split == split && m.Beta == beta);
 
     public override string ToString() => Run.ToString();

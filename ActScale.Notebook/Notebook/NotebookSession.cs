@@ -104,7 +104,7 @@ public sealed class NotebookSession
             _deedle = false;
             if (KernelInvocationContext.Current is { } current)
                 KernelInvocationContextExtensions.Display(current,
-                    $"(No Deedle frames in this kernel: it carries an older FSharp.Core than Deedle needs ({e.GetType().Name}). The C# variable 'metrics' holds the same rows as records.)", "text/plain");
+                    $"(No Deedle frames in this kernel: its FSharp.Core cannot stand in for the one Deedle needs ({e.GetType().Name}). The C# variables 'metrics' and 'comparison' hold the same rows as records.)", "text/plain");
         }
         return _deedle.Value;
     }

@@ -1,27 +1,39 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
-using ActScale.Interventions;
 using ActScale.Training;
+using Plotly.NET;
 
 namespace ActScale.Notebook;
 
 /// <summary>Trade-off plots of a sweep: effectiveness against minimality (‖θ‖₁) and against faithfulness (KL), train and test.</summary>
 internal static class SweepPlots
 {
-    public static IEnumerable<JsonObject> Figures(SweepResult result, string param, InterventionMethod method)
+    private sealed record Point(string Split, double Setting, double Effectiveness, double L1, double Kl);
+
+    public static IReadOnlyList<GenericChart> Figures(SweepResult result)
     {
-        if (result.Rows.Count == 0) yield break;
-        double Value(SweepRow r) => param switch { "lambda-f" => r.LambdaF, "margin" => r.Margin, _ => r.LambdaM };
+        if (result.Rows.Count == 0) return [];
+        var (param, value) = SweptParameter(result.Rows);
+        var method = result.Rows[0].Method;
         // Effectiveness of a setting on a split: flip accuracy averaged over β = +1 and β = −1.
-        var points = result.Rows.GroupBy(r => (r.Split, Setting: Value(r)))
-            .Select(g => (g.Key.Split, g.Key.Setting, Eff: g.Average(r => r.FlipAccuracy), L1: g.First().L1, Kl: g.Average(r => r.Kl)))
+        var points = result.Rows.GroupBy(r => (r.Split, Setting: value(r)))
+            .Select(g => new Point(g.Key.Split, g.Key.Setting, g.Average(r => r.FlipAccuracy), g.First().L1, g.Average(r => r.Kl)))
             .OrderBy(p => p.Setting).ToArray();
-        string label = param.Replace("lambda-m", "λ_M").Replace("lambda-f", "λ_F");
-        IEnumerable<PlotlyHtml.Series> Series(Func<(string Split, double Setting, double Eff, double L1, double Kl), double> x) =>
-            points.GroupBy(p => p.Split).OrderBy(g => g.Key == "train" ? 0 : 1).Select(g => new PlotlyHtml.Series(
-                g.Key, g.Select(x).ToArray(), g.Select(p => p.Eff).ToArray(),
-                g.Select(p => $"{label} = {p.Setting.ToString("G3", CultureInfo.InvariantCulture)}").ToArray(), g.Key == "train" ? "solid" : "dash"));
-        yield return PlotlyHtml.Scatter($"{method}: effectiveness vs minimality over {label}", "‖θ‖₁ (minimality; lower is more minimal)", "flip accuracy (mean over β = ±1)", Series(p => p.L1));
-        yield return PlotlyHtml.Scatter($"{method}: effectiveness vs faithfulness over {label}", "KL on non-answer tokens (lower is more faithful)", "flip accuracy (mean over β = ±1)", Series(p => p.Kl));
+        IEnumerable<ActScaleCharts.Series> Series(Func<Point, double> x) =>
+            points.GroupBy(p => p.Split).OrderBy(g => g.Key == "train" ? 0 : 1).Select(g => new ActScaleCharts.Series(
+                g.Key, g.Select(x).ToArray(), g.Select(p => p.Effectiveness).ToArray(),
+                g.Select(p => $"{param} = {p.Setting.ToString("G3", CultureInfo.InvariantCulture)}").ToArray(), Dashed: g.Key != "train"));
+        const string effectiveness = "flip accuracy (mean over β = ±1)";
+        return
+        [
+            ActScaleCharts.Lines($"{method}: effectiveness vs minimality over {param}", "‖θ‖₁ (minimality; lower is more minimal)", effectiveness, Series(p => p.L1)),
+            ActScaleCharts.Lines($"{method}: effectiveness vs faithfulness over {param}", "KL on non-answer tokens (lower is more faithful)", effectiveness, Series(p => p.Kl)),
+        ];
+    }
+
+    /// <summary>The hyper-parameter that varies across the sweep's rows (λ_M when none or several do).</summary>
+    private static (string Label, Func<SweepRow, double> Value) SweptParameter(IReadOnlyList<SweepRow> rows)
+    {
+        (string, Func<SweepRow, double>)[] candidates = [("λ_F", r => r.LambdaF), ("m", r => r.Margin), ("λ_M", r => r.LambdaM)];
+        return candidates.FirstOrDefault(c => rows.Select(c.Item2).Distinct().Count() > 1, candidates[^1]);
     }
 }

@@ -10,6 +10,10 @@ internal static class NativeLoaderInitializer
     /// </summary>
 #pragma warning disable CA2255 // a library initializer is the point: it must run before the first tensor
     [ModuleInitializer]
-    internal static void PrepareTorchSharp() => TorchNativeLoader.EnsureLoadable();
+    internal static void PrepareTorchSharp()
+    {
+        FSharpCoreResolver.Install();
+        TorchNativeLoader.EnsureLoadable();
+    }
 #pragma warning restore CA2255
 }
