@@ -1,18 +1,19 @@
-using ActScale.Evaluation;
+using ActScale.Objective;
 using ActScale.Model;
 using ActScale.Tasks;
+using ActScale.Training;
 using Deedle;
 
-namespace ActScale.Training;
+namespace ActScale.Evaluation;
 
 /// <summary>A grid of hyper-parameters: every combination of λ_M, λ_F and margin (null lists keep the base options' value).</summary>
 public sealed record SweepGrid(double[] LambdaM, double[]? LambdaF = null, double[]? Margin = null)
 {
     public IEnumerable<TrainingOptions> Settings(TrainingOptions baseOptions) =>
         from lm in LambdaM
-        from lf in LambdaF ?? [baseOptions.LambdaF]
-        from m in Margin ?? [baseOptions.Margin]
-        select baseOptions with { LambdaM = lm, LambdaF = lf, Margin = m };
+        from lf in LambdaF ?? [baseOptions.Loss.LambdaF]
+        from m in Margin ?? [baseOptions.Loss.Margin]
+        select baseOptions with { Loss = baseOptions.Loss with { LambdaM = lm, LambdaF = lf, Margin = m } };
 }
 
 /// <summary>One metric row of one sweep setting (the setting's λ_M, λ_F, m plus the <see cref="MetricRow"/> fields).</summary>
@@ -46,19 +47,19 @@ public static class Sweep
         foreach (var options in grid.Settings(baseOptions))
         {
             if (cancellation.IsCancellationRequested) break;
-            var name = $"{options.Method} λM={options.LambdaM:G3} λF={options.LambdaF:G3} m={options.Margin:G3}";
+            var name = $"{options.Method} λM={options.Loss.LambdaM:G3} λF={options.Loss.LambdaF:G3} m={options.Loss.Margin:G3}";
             try
             {
                 using var run = Trainer.Train(model, task, options, name, cancellation: cancellation);
                 foreach (var r in Evaluator.Evaluate(model, run, task, evaluation))
-                    rows.Add(new SweepRow(options.LambdaM, options.LambdaF, options.Margin, r.Run, r.Method, r.Split, r.Beta, r.Prompts,
+                    rows.Add(new SweepRow(options.Loss.LambdaM, options.Loss.LambdaF, options.Loss.Margin, r.Run, r.Method, r.Split, r.Beta, r.Prompts,
                         r.FlipAccuracy, r.MeanLogitDifference, r.MeanSignedLogitDifference, r.Kl, r.L1, r.ParameterCount, r.NonTrivialSites, r.TrainingSeconds));
                 onSetting?.Report($"{name}: done in {run.TrainingTime.TotalSeconds:F1}s");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 if (e is TrainingDivergedException diverged) diverged.LastGoodRun.Dispose();
-                failures.Add(new SweepFailure(options.LambdaM, options.LambdaF, options.Margin, e.Message));
+                failures.Add(new SweepFailure(options.Loss.LambdaM, options.Loss.LambdaF, options.Loss.Margin, e.Message));
                 onSetting?.Report($"{name}: FAILED: {e.Message}");
             }
         }

@@ -41,6 +41,12 @@ public static class CommandCatalog
 
     // Defaults come from the method's own options, so help never disagrees with what training does.
     private static readonly ActScale.Training.TrainingOptions Defaults = new();
+
+    // Methods, their help and their default learning rates come from the registry, so a registered method is offered too.
+    private static string[] MethodNames => ActScale.Interventions.InterventionRegistry.All.Select(m => m.Name.ToLowerInvariant()).ToArray();
+    private static string MethodHelp => string.Join("; ", ActScale.Interventions.InterventionRegistry.All.Select(m => $"{m.Name}: {m.Summary}")) + ".";
+    private static string LearningRateDefaults => string.Join(", ", ActScale.Interventions.InterventionRegistry.All
+        .GroupBy(m => m.DefaultLearningRate).Select(g => $"{Num(g.Key)} ({string.Join(", ", g.Select(m => m.Name))})"));
     private static string Num(double v) => v.ToString("G", System.Globalization.CultureInfo.InvariantCulture);
 
     public static IReadOnlyList<SubcommandSpec> All { get; } =
@@ -69,13 +75,13 @@ public static class CommandCatalog
         new("train", "train [--method activscalar|steervec|dynscalar] [--sites attn_out,mlp_out] [--margin M] [--lambda-f X] [--lambda-m Y] [--steps N] [--lr R] [--batch B] [--seed S] [--name RUN]",
             "Trains an intervention on the loaded data with one live progress display; Ctrl+C / interrupt keeps the best parameters so far.",
             [
-                new("--method", "ActivScalar (one scalar per site, layer, position), SteerVec (one vector each) or DynScalar (a probe per site and layer).", "activscalar", _ => ["activscalar", "steervec", "dynscalar"]),
+                new("--method", MethodHelp, "activscalar", _ => MethodNames),
                 new("--sites", "Site kinds to intervene on, comma-separated.", DefaultSites, _ => ["attn_out,mlp_out", "attn_out", "mlp_out", "resid_post"]),
-                new("--margin", "Margin m of the effectiveness term (logits).", Num(Defaults.Margin)),
-                new("--lambda-f", "Weight λ_F of the faithfulness (KL) term.", Num(Defaults.LambdaF)),
-                new("--lambda-m", "Weight λ_M of the ℓ1 minimality term (summed ℓ1).", Num(Defaults.LambdaM)),
+                new("--margin", "Margin m of the effectiveness term (logits).", Num(Defaults.Loss.Margin)),
+                new("--lambda-f", "Weight λ_F of the faithfulness (KL) term.", Num(Defaults.Loss.LambdaF)),
+                new("--lambda-m", "Weight λ_M of the ℓ1 minimality term (summed ℓ1).", Num(Defaults.Loss.LambdaM)),
                 new("--steps", "Optimisation steps (Adam, minibatches of --batch prompts, each at β = +1 and −1).", Num(Defaults.Steps)),
-                new("--lr", "Adam learning rate.", $"{Num(ActScale.Training.TrainingOptions.DefaultLearningRate(ActScale.Interventions.InterventionMethod.ActivScalar))} (DynScalar {Num(ActScale.Training.TrainingOptions.DefaultLearningRate(ActScale.Interventions.InterventionMethod.DynScalar))})"),
+                new("--lr", "Adam learning rate.", LearningRateDefaults),
                 new("--batch", "Prompts per minibatch (and per evaluation batch); make it smaller if the device runs out of memory.", Num(Defaults.BatchSize)),
                 new("--seed", "Random seed.", "0"),
                 new("--name", "Name of the run (a C# variable of that name holds it).", "the method's name"),
@@ -91,7 +97,7 @@ public static class CommandCatalog
             [
                 new("--param", "The hyper-parameter to vary.", "lambda-m", _ => ["lambda-m", "lambda-f", "margin", "steps", "lr"]),
                 new("--values", "Comma-separated values.", Positional: true),
-                new("--method", "Method to train.", "activscalar", _ => ["activscalar", "steervec", "dynscalar"]),
+                new("--method", "Method to train.", "activscalar", _ => MethodNames),
                 new("--sites", "Site kinds.", DefaultSites),
                 new("--steps", "Steps per run.", Num(Defaults.Steps)),
                 new("--lr", "Learning rate.", "the method's default"),

@@ -4,6 +4,7 @@ using System.Text;
 using ActScale.Evaluation;
 using ActScale.Hooks;
 using ActScale.Interventions;
+using ActScale.Objective;
 using ActScale.Persistence;
 using ActScale.Runtime;
 using ActScale.Tasks;
@@ -14,8 +15,6 @@ namespace ActScale.Notebook;
 
 internal sealed partial class CommandHandlers
 {
-    private static readonly string[] MethodNames = ["activscalar", "steervec", "dynscalar"];
-
     public async Task Data(ActScaleData command, KernelInvocationContext context)
     {
         var model = session.RequireModel();
@@ -76,12 +75,8 @@ internal sealed partial class CommandHandlers
     }
 
     private static InterventionMethod ParseMethod(string? text) =>
-        Options.Choice(text, "--method", "activscalar", MethodNames) switch
-        {
-            "steervec" => InterventionMethod.SteerVec,
-            "dynscalar" => InterventionMethod.DynScalar,
-            _ => InterventionMethod.ActivScalar,
-        };
+        InterventionRegistry.Get(Options.Choice(text, "--method", "activscalar",
+            InterventionRegistry.All.Select(m => m.Name.ToLowerInvariant()).ToArray()));
 
     private static SiteKind[] ParseSites(string? text)
     {
@@ -95,19 +90,30 @@ internal sealed partial class CommandHandlers
 
     private TrainingOptions ParseTraining(InterventionMethod method, string? sites, string? margin, string? lambdaF, string? lambdaM, string? steps, string? lr, string? seed, string? batch = null)
     {
-        var d = new TrainingOptions();
-        return d with
+        var d = new TrainingOptions { Method = method };
+        var options = d with
         {
-            Method = method,
             SiteKinds = ParseSites(sites),
-            Margin = Options.Double(margin, "--margin", d.Margin, 0),
-            LambdaF = Options.Double(lambdaF, "--lambda-f", d.LambdaF, 0),
-            LambdaM = Options.Double(lambdaM, "--lambda-m", d.LambdaM, 0),
+            Loss = new LossSettings
+            {
+                Margin = Options.Double(margin, "--margin", d.Loss.Margin, 0),
+                LambdaF = Options.Double(lambdaF, "--lambda-f", d.Loss.LambdaF, 0),
+                LambdaM = Options.Double(lambdaM, "--lambda-m", d.Loss.LambdaM, 0),
+            },
             Steps = Options.Int(steps, "--steps", d.Steps, 0, 1_000_000),
-            LearningRate = string.IsNullOrWhiteSpace(lr) ? null : Options.Double(lr, "--lr", TrainingOptions.DefaultLearningRate(method), double.Epsilon, 100),
             Seed = Options.Int(seed, "--seed", d.Seed),
             BatchSize = Options.Int(batch, "--batch", d.BatchSize, 1, 1_000_000),
         };
+        return string.IsNullOrWhiteSpace(lr) ? options : options with { LearningRate = LearningRate(lr) };
+    }
+
+    /// <summary>--lr, range-checked by the library's one check so the notebook cannot disagree with it.</summary>
+    private static double LearningRate(string text)
+    {
+        var rate = Options.Double(text, "--lr", InterventionMethod.ActivScalar.DefaultLearningRate);
+        try { TrainingOptions.CheckLearningRate(rate); }
+        catch (ArgumentException e) { throw new UsageException("--lr: " + e.Message); }
+        return rate;
     }
 
     public async Task Train(ActScaleTrain command, KernelInvocationContext context)
@@ -170,10 +176,8 @@ internal sealed partial class CommandHandlers
     {
         var record = session.RequireRun<NotebookRun>(command.Run);
         var view = record.Run.Heatmap();
-        var columns = view.ColumnLabels.Select((label, i) => record.Run.Method == InterventionMethod.DynScalar ? label : $"{i}:{label.Replace("\n", "\\n")}").ToArray();
-        bool diverging = record.Run.Method != InterventionMethod.SteerVec;
-        var figure = PlotlyHtml.Heatmap(view.Title + (diverging ? " (0 = no change)" : ""), view.RowLabels, columns, view.Values, view.ValueName, view.Neutral, diverging,
-            xTitle: record.Run.Method == InterventionMethod.DynScalar ? "probe statistic (shared over positions)" : "position (token)");
+        var figure = PlotlyHtml.Heatmap(view.Title + (view.Diverging ? " (0 = no change)" : ""), view.RowLabels, view.AxisLabels, view.Values, view.ValueName,
+            view.Neutral, view.Diverging, xTitle: view.ColumnTitle);
         context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
         return Task.CompletedTask;
     }
@@ -203,8 +207,8 @@ internal sealed partial class CommandHandlers
         var baseOptions = ParseTraining(method, command.Sites, null, null, null, command.Steps, command.Lr, command.Seed, command.Batch);
         var grid = param switch
         {
-            "lambda-f" => new SweepGrid([baseOptions.LambdaM], LambdaF: values.ToArray()),
-            "margin" => new SweepGrid([baseOptions.LambdaM], Margin: values.ToArray()),
+            "lambda-f" => new SweepGrid([baseOptions.Loss.LambdaM], LambdaF: values.ToArray()),
+            "margin" => new SweepGrid([baseOptions.Loss.LambdaM], Margin: values.ToArray()),
             _ => new SweepGrid(values.ToArray()),
         };
         var (task, _) = session.RequireTask(method);
@@ -216,7 +220,7 @@ internal sealed partial class CommandHandlers
             lines.Add(line);
             display.Update($"<div>Sweep of {WebUtility.HtmlEncode(param)}: {lines.Count}/{values.Count} settings<br/><code>{WebUtility.HtmlEncode(line)}</code></div>");
         });
-        var result = await Task.Run(() => Training.Sweep.Run(model, task, baseOptions, grid, null, progress, context.CancellationToken));
+        var result = await Task.Run(() => Evaluation.Sweep.Run(model, task, baseOptions, grid, null, progress, context.CancellationToken));
         var prefix = string.IsNullOrWhiteSpace(command.Name) ? "sweep" : command.Name.Trim();
         session.Sweeps[prefix] = result;
         await session.ShareAsync("sweep", result, typeof(SweepResult));

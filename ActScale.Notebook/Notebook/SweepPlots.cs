@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using ActScale.Interventions;
-using ActScale.Training;
+using ActScale.Evaluation;
 
 namespace ActScale.Notebook;
 
