@@ -52,9 +52,10 @@ public static class MethodComparison
             {
                 var task = !method.IsPositional && allTask is not null ? allTask : positionalTask;
                 var options = (perMethod is not null && perMethod.TryGetValue(method, out var own) ? own : baseOptions) with { Method = method };
-                var run = Trainer.Train(model, task, options, namePrefix + method, progress, cancellation);
+                var evaluated = Experiment.TrainAndEvaluate(model, task, options, namePrefix + method, evaluation ?? new EvaluationOptions(), progress, cancellation);
+                var run = evaluated.Run;
                 runs.Add(run);
-                rows.AddRange(Evaluator.Evaluate(model, run, task, evaluation));
+                rows.AddRange(evaluated.Metrics);
                 if (!method.IsPositional && otherLengthTask is not null)
                     rows.AddRange(Evaluator.Evaluate(model, run, otherLengthTask, evaluation).Select(r => r with { Split = "other-lengths " + r.Split }));
             }
