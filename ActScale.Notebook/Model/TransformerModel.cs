@@ -29,6 +29,7 @@ public sealed class TransformerModel(
         if (ids.shape[1] > Config.ContextLength)
             throw new ArgumentException($"The prompt has {ids.shape[1]} tokens but the model's context holds {Config.ContextLength}" +
                 (Config.ContextLimit is null ? "" : $" ({Config.ContextLimit})") + ". Shorten the prompt.");
+        hooks?.CheckLayers(blocks.Count);
         var x = embed(ids);
         foreach (var block in blocks)
         {

@@ -135,8 +135,6 @@ public sealed class NotebookSession
         return run as T ?? throw new UsageException($"Run '{key}' is not a trained run.");
     }
 
-    internal IEnumerable<(string Name, object Run)> AllRuns() => _order.Select(n => (n, _runs[n]));
-
     /// <summary>Only one training at a time: a second train is refused, not queued.</summary>
     internal IDisposable BeginTraining(string what)
     {
