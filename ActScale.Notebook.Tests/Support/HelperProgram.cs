@@ -10,7 +10,8 @@ namespace ActScale.Tests.Support;
 /// <summary>
 /// The test assembly's entry point (the test SDK's generated empty Main is switched off). Under <c>dotnet test</c> it is
 /// never called; <c>dotnet ActScale.Notebook.Tests.dll determinism OUT</c> runs <see cref="Determinism.Fingerprint"/> in a
-/// fresh process and writes its bytes to OUT, so a test can compare two processes.
+/// fresh process and writes its bytes to OUT, so a test can compare two processes; <c>write-family-fixtures</c> rewrites
+/// the committed tiny family checkpoints (see Fixtures/reference/README.md).
 /// </summary>
 public static class HelperProgram
 {
@@ -22,7 +23,12 @@ public static class HelperProgram
             File.WriteAllBytes(args[1], Determinism.Fingerprint(fixture.Model));
             return 0;
         }
-        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE");
+        if (args is ["write-family-fixtures"])
+        {
+            FamilyFixtures.WriteAll();
+            return 0;
+        }
+        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE | write-family-fixtures");
         return 2;
     }
 }
