@@ -2,7 +2,7 @@ using ActScale.Evaluation;
 using ActScale.Interventions;
 using ActScale.Objective;
 using ActScale.Tasks;
-using ActScale.Tests.Method;
+using ActScale.Tests.Support;
 using ActScale.Training;
 
 namespace ActScale.Tests.Support;

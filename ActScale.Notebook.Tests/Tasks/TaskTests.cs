@@ -2,7 +2,7 @@ using ActScale.Model;
 using ActScale.Tasks;
 using ActScale.Tests.Support;
 
-namespace ActScale.Tests.Method;
+namespace ActScale.Tests.Tasks;
 
 /// <summary>Task files, generators and the validation messages users see.</summary>
 public class TaskTests
