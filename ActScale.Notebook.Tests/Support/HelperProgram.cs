@@ -1,5 +1,6 @@
 using ActScale.Evaluation;
 using ActScale.Interventions;
+using ActScale.Model;
 using ActScale.Objective;
 using ActScale.Tasks;
 using ActScale.Tests.Support;
@@ -11,7 +12,7 @@ namespace ActScale.Tests.Support;
 /// The test assembly's entry point (the test SDK's generated empty Main is switched off). Under <c>dotnet test</c> it is
 /// never called; <c>dotnet ActScale.Notebook.Tests.dll determinism OUT</c> runs <see cref="Determinism.Fingerprint"/> in a
 /// fresh process and writes its bytes to OUT, so a test can compare two processes; <c>write-family-fixtures</c> rewrites
-/// the committed tiny family checkpoints (see Fixtures/reference/README.md).
+/// the committed tiny family checkpoints (see Fixtures/reference/README.md), <c>write-tasks</c> data/tasks/*.jsonl.
 /// </summary>
 public static class HelperProgram
 {
@@ -28,7 +29,12 @@ public static class HelperProgram
             FamilyFixtures.WriteAll();
             return 0;
         }
-        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE | write-family-fixtures");
+        if (args is ["write-tasks"])
+        {
+            TaskGenerators.WriteDefaultTasks(RepoPaths.Data, TextTokenizer.FromGpt2Files(RepoPaths.Gpt2Tokenizer));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE | write-family-fixtures | write-tasks");
         return 2;
     }
 }
