@@ -69,6 +69,30 @@ public sealed class InterventionRun : IDisposable
     public float[,,] Magnitudes() => EffectArray(abs: true);
 
     /// <summary>
+    /// The <see cref="Effect"/> as a heatmap in the style the method declares: rows "L{layer} {site}" in model order
+    /// (layer-major: L0 attn_out, L0 mlp_out, L1 attn_out, ...), columns the training prompt's tokens or the method's column names.
+    /// </summary>
+    public HeatmapView Heatmap()
+    {
+        var style = Method.Heatmap;
+        var effect = Effect();
+        int sites = effect.GetLength(0), layers = effect.GetLength(1), cols = effect.GetLength(2);
+        var matrix = new double[layers * sites, cols];
+        var rows = new string[layers * sites];
+        for (int l = 0; l < layers; l++)
+            for (int s = 0; s < sites; s++)
+            {
+                int r = l * sites + s;
+                rows[r] = $"L{l} {Site.KindName(SiteKinds[s])}";
+                for (int c = 0; c < cols; c++) matrix[r, c] = effect[s, l, c];
+            }
+        var names = style.ColumnNames ?? TokenLabels;
+        var columns = Enumerable.Range(0, cols).Select(i => i < names.Length ? names[i] : $"pos {i}").ToArray();
+        return new HeatmapView($"{Name}: {Method} {style.ValueName}", style.ValueName, matrix, rows, columns, 0.0,
+            style.Diverging, style.ColumnNames is null, style.ColumnTitle);
+    }
+
+    /// <summary>
     /// Number of sites whose magnitude exceeds <paramref name="threshold"/>: (site kind, layer, position) for positional
     /// methods; for the others (site kind, layer), counted once when any of its columns does.
     /// </summary>
