@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using ActScale.Model;
 using ActScale.Tasks;
-using ActScale.Tests.Method;
+using ActScale.Tests.Support;
+using ActScale.Tests.Model.Tokenizers;
+using ActScale.Objective;
 using ActScale.Tests.Model;
 using ActScale.Tests.Support;
 using Xunit.Abstractions;

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Persistence;
-using ActScale.Tests.Method;
 using ActScale.Tests.Support;
 using ActScale.Training;
 using TorchSharp.PyBridge;
@@ -28,9 +27,9 @@ public static class RunPair
     public static InterventionRun Make(int which, string identity, int layers, int width)
     {
         var (name, kinds, value) = Runs[which];
-        var options = new TrainingOptions(InterventionMethod.SteerVec, kinds, Steps: which + 1);
+        var options = new TrainingOptions { Method = InterventionMethod.SteerVec, SiteKinds = kinds, Steps = which + 1 };
         return new InterventionRun(name, options, identity, layers, width, 5, ["a", "b", "c", "d", "e"],
-            full(Intervention.ParameterShape(InterventionMethod.SteerVec, 2, layers, width, 5), value));
+            full(InterventionMethod.SteerVec.ParameterShape(new InterventionLayout(kinds, layers, width, 5)), value));
     }
 
     /// <summary>Throws unless <paramref name="run"/> is run A or run B as a whole.</summary>

@@ -1,7 +1,9 @@
 using ActScale.Evaluation;
 using ActScale.Interventions;
+using ActScale.Model;
+using ActScale.Objective;
 using ActScale.Tasks;
-using ActScale.Tests.Method;
+using ActScale.Tests.Support;
 using ActScale.Training;
 
 namespace ActScale.Tests.Support;
@@ -9,7 +11,8 @@ namespace ActScale.Tests.Support;
 /// <summary>
 /// The test assembly's entry point (the test SDK's generated empty Main is switched off). Under <c>dotnet test</c> it is
 /// never called; <c>dotnet ActScale.Notebook.Tests.dll determinism OUT</c> runs <see cref="Determinism.Fingerprint"/> in a
-/// fresh process and writes its bytes to OUT, so a test can compare two processes.
+/// fresh process and writes its bytes to OUT, so a test can compare two processes; <c>write-family-fixtures</c> rewrites
+/// the committed tiny family checkpoints (see Fixtures/reference/README.md), <c>write-tasks</c> data/tasks/*.jsonl.
 /// </summary>
 public static class HelperProgram
 {
@@ -23,7 +26,17 @@ public static class HelperProgram
         }
         if (args.Length == 5 && args[0] == "save-loop")
             return ActScale.Tests.Reliability.RunPair.SaveForever(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
-        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE | save-loop RUN_PATH MODEL_IDENTITY LAYERS WIDTH");
+        if (args is ["write-family-fixtures"])
+        {
+            FamilyFixtures.WriteAll();
+            return 0;
+        }
+        if (args is ["write-tasks"])
+        {
+            TaskGenerators.WriteDefaultTasks(RepoPaths.Data, TextTokenizer.FromGpt2Files(RepoPaths.Gpt2Tokenizer));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE | save-loop RUN_PATH MODEL_IDENTITY LAYERS WIDTH | write-family-fixtures | write-tasks");
         return 2;
     }
 }
@@ -36,9 +49,9 @@ public static class Determinism
         using var task = PreparedTask.Prepare(model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
         using var bytes = new MemoryStream();
         using var writer = new BinaryWriter(bytes);
-        foreach (var method in Enum.GetValues<InterventionMethod>())
+        foreach (var method in new InterventionMethod[] { InterventionMethod.ActivScalar, InterventionMethod.SteerVec, InterventionMethod.DynScalar })
         {
-            using var run = Trainer.Train(model, task, new TrainingOptions(method, Steps: 8, BatchSize: 3, Seed: 11, LearningRate: 0.05));
+            using var run = Trainer.Train(model, task, new TrainingOptions { Method = method, Steps = 8, BatchSize = 3, Seed = 11, LearningRate = 0.05 });
             foreach (var v in run.Parameters.cpu().data<float>().ToArray()) writer.Write(v);
             foreach (var row in Evaluator.Evaluate(model, run, task, new EvaluationOptions([1.0, -1.0, 0.0])))
             {

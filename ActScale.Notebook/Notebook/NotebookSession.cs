@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
+using ActScale.Evaluation;
 using ActScale.Interventions;
 using ActScale.Model;
+using ActScale.Objective;
 using ActScale.Tasks;
 using ActScale.Training;
 using Microsoft.DotNet.Interactive;
@@ -56,19 +58,8 @@ public sealed class NotebookSession
     {
         var model = RequireModel();
         if (Examples is null) throw new UsageException("No prompts yet. Run `#!actscale data --task ccc` (or ioi, or a .jsonl file) first.");
-        bool positional = Intervention.IsPositional(method);
-        if (_prepared.TryGetValue(positional, out var cached) && cached.Task.ModelIdentity == model.Identity) return cached;
-        var examples = Examples;
-        string? note = null;
-        if (positional && examples.Select(e => model.Tokenizer.Encode(e.Prompt).Length).Distinct().Count() > 1)
-        {
-            var (kept, dropped) = TaskValidator.KeepOneLength(examples, model.Tokenizer);
-            examples = kept;
-            note = $"{method} needs one prompt length: {dropped}.";
-        }
-        var task = PreparedTask.Prepare(model, examples, positional, method.ToString());
-        _prepared[positional] = (task, note);
-        return (task, note);
+        if (_prepared.TryGetValue(method.IsPositional, out var cached) && cached.Task.ModelIdentity == model.Identity) return cached;
+        return _prepared[method.IsPositional] = PreparedTask.PrepareFor(model, Examples, method);
     }
 
     /// <summary>
@@ -132,8 +123,6 @@ public sealed class NotebookSession
             throw new UsageException($"There is no run named '{key}'. Runs in this session: {string.Join(", ", _order)}.");
         return run as T ?? throw new UsageException($"Run '{key}' is not a trained run.");
     }
-
-    internal IEnumerable<(string Name, object Run)> AllRuns() => _order.Select(n => (n, _runs[n]));
 
     /// <summary>Only one training at a time: a second train is refused, not queued.</summary>
     internal IDisposable BeginTraining(string what)

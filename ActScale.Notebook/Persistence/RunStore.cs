@@ -85,8 +85,8 @@ public static class RunStore
             ["training_seconds"] = run.TrainingTime.TotalSeconds,
             ["options"] = new JsonObject
             {
-                ["learning_rate"] = o.Rate, ["steps"] = o.Steps, ["batch_size"] = o.BatchSize, ["seed"] = o.Seed,
-                ["margin"] = o.Margin, ["lambda_f"] = o.LambdaF, ["lambda_m"] = o.LambdaM, ["l1"] = o.L1.ToString(),
+                ["learning_rate"] = o.LearningRate, ["steps"] = o.Steps, ["batch_size"] = o.BatchSize, ["seed"] = o.Seed,
+                ["margin"] = o.Loss.Margin, ["lambda_f"] = o.Loss.LambdaF, ["lambda_m"] = o.Loss.LambdaM, ["l1"] = o.Loss.L1.ToString(),
                 ["report_every"] = o.ReportEvery,
             },
             ["saved_utc"] = DateTime.UtcNow.ToString("O"),
@@ -145,16 +145,23 @@ public static class RunStore
     private static InterventionRun Read(string json, JsonObject meta, int version, string identity, LanguageModel model)
     {
         T Get<T>(string key) => meta[key] is JsonNode n ? n.GetValue<T>() : throw new InvalidDataException($"'{json}' lacks \"{key}\".");
-        var method = ParseName<InterventionMethod>(Get<string>("method"), "method");
+        var method = InterventionRegistry.Get(Get<string>("method"));
         var kinds = (meta["site_kinds"] as JsonArray ?? throw new InvalidDataException($"'{json}' lacks \"site_kinds\"."))
             .Select(n => Site.ParseKind(n!.GetValue<string>())).ToArray();
         var opts = meta["options"] as JsonObject ?? new JsonObject();
-        var d = new TrainingOptions();
+        var d = new TrainingOptions { Method = method };
         double D(string k, double fallback) => opts[k]?.GetValue<double>() ?? fallback;
         int I(string k, int fallback) => opts[k]?.GetValue<int>() ?? fallback;
-        var options = new TrainingOptions(method, kinds, D("learning_rate", TrainingOptions.DefaultLearningRate(method)), I("steps", d.Steps), I("batch_size", d.BatchSize),
-            I("seed", d.Seed), D("margin", d.Margin), D("lambda_f", d.LambdaF), D("lambda_m", d.LambdaM),
-            opts["l1"] is JsonNode l1 ? ParseName<L1Reduction>(l1.GetValue<string>(), "options.l1") : d.L1, I("report_every", d.ReportEvery));
+        var options = d with
+        {
+            SiteKinds = kinds, LearningRate = D("learning_rate", d.LearningRate), Steps = I("steps", d.Steps), BatchSize = I("batch_size", d.BatchSize),
+            Seed = I("seed", d.Seed), ReportEvery = I("report_every", d.ReportEvery),
+            Loss = new LossSettings
+            {
+                Margin = D("margin", d.Loss.Margin), LambdaF = D("lambda_f", d.Loss.LambdaF), LambdaM = D("lambda_m", d.Loss.LambdaM),
+                L1 = opts["l1"] is JsonNode l1 ? ParseName<L1Reduction>(l1.GetValue<string>(), "options.l1") : d.Loss.L1,
+            },
+        };
         using var stored = version >= FormatVersion ? InlineParameters(json, meta) : PairedParameters(json, meta);
         RefuseNonFinite(json, stored);
         var parameters = stored.to(ScalarType.Float32, model.Device, copy: true);

@@ -3,12 +3,19 @@ using System.Globalization;
 using ActScale.Bench;
 using ActScale.Interventions;
 using ActScale.Model;
+using ActScale.Objective;
 using ActScale.Runtime;
 using ActScale.Tasks;
 using ActScale.Training;
 using static TorchSharp.torch;
 
 // Prints speed figures; never a pass/fail. See bench/README.md for the cases and bench/compare for the PyTorch side.
+// Two measurements that are not speed runs have their own first word: compare-methods MODEL ..., load-memory FOLDER.
+switch (args.FirstOrDefault())
+{
+    case "compare-methods": return CompareMethods.Run(args[1..], FindRepoRoot());
+    case "load-memory": return LoadMemory.Run(args[1]);
+}
 var options = BenchOptions.Parse(args);
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
@@ -33,6 +40,7 @@ foreach (var layers in options.LayerCounts(shape))
     foreach (var length in options.Lengths)
         RunCase(model, shape, batch, length);
 }
+return 0;
 
 void RunCase(LanguageModel model, string shape, int batch, int length)
 {
@@ -55,8 +63,8 @@ void RunCase(LanguageModel model, string shape, int batch, int length)
 
     foreach (var method in options.Methods)
     {
-        using var task = PreparedTask.Prepare(model, examples, Intervention.IsPositional(method), method.ToString(), batchSize: batch);
-        var trainOptions = new TrainingOptions(method, BatchSize: batch, Steps: 1, ReportEvery: 1);
+        using var task = PreparedTask.Prepare(model, examples, method.IsPositional, method.Name, batchSize: batch);
+        var trainOptions = new TrainingOptions { Method = method, BatchSize = batch, Steps = 1, ReportEvery = 1 };
         Trainer.Train(model, task, trainOptions).Dispose(); // warm-up: first-call allocations and kernel selection
         Measure.ResetPeak();
         var steps = new double[options.Repeats];

@@ -22,17 +22,15 @@ public static class ActScaleCharts
     public static GenericChart Heatmap(HeatmapView view)
     {
         ArgumentNullException.ThrowIfNull(view);
-        // The view names its values (InterventionRun.Heatmap): "α" (ActivScalar), "‖v‖₂" (SteerVec, a norm, never
-        // negative) and "probe (‖w‖₂, b)" (DynScalar, whose columns are the probe's statistics, not positions).
-        bool probe = view.ValueName.StartsWith("probe", StringComparison.Ordinal);
-        bool magnitude = view.ValueName.StartsWith('‖');
-        var columns = probe ? view.ColumnLabels : view.ColumnLabels.Select((label, i) => $"{i}:{label.Replace("\n", "\\n")}").ToArray();
-        var z = view.ToJagged();
+        // The method decides the styling (HeatmapView.Diverging): signed scalars diverge around no change, norms do not.
+        bool magnitude = !view.Diverging;
+        var columns = view.AxisLabels;
+        var z = Enumerable.Range(0, view.Rows).Select(r => Enumerable.Range(0, view.Columns).Select(c => view.Values[r, c]).ToArray()).ToArray();
         var chart = CSharpChart.Heatmap<double, string, string, string>(
             zData: z, X: columns, Y: view.RowLabels,
             ColorScale: magnitude ? StyleParam.Colorscale.Viridis : StyleParam.Colorscale.RdBu, ReverseScale: !magnitude,
             ReverseYAxis: true, UseDefaults: false);
-        chart = CSharpStyle.WithXAxisStyle<double, double, string>(chart, TitleText: probe ? "probe statistic (shared over positions)" : "position (token)", AxisType: StyleParam.AxisType.Category);
+        chart = CSharpStyle.WithXAxisStyle<double, double, string>(chart, TitleText: view.ColumnTitle, AxisType: StyleParam.AxisType.Category);
         chart = CSharpStyle.WithYAxisStyle<double, double, string>(chart, TitleText: "site × layer", AxisType: StyleParam.AxisType.Category);
         double maxAbs = Math.Max(1e-9, z.SelectMany(row => row).Select(v => Math.Abs(v - view.Neutral)).DefaultIfEmpty(0).Max());
         var scale = magnitude ? new PlotlyAttributes.ColourRange(0, null, null) : new PlotlyAttributes.ColourRange(view.Neutral - maxAbs, view.Neutral, view.Neutral + maxAbs);
