@@ -42,7 +42,7 @@ internal static class GridFile
         var varying = axes.Where(a => a.Values.Length > 1).Select(a => a.Name).ToHashSet();
         return combinations.Select((combination, index) =>
         {
-            var name = $"s{index:D4}" + string.Concat(combination.Where(c => varying.Contains(c.Name)).Select(c => $" {c.Name[2..]}={Path.GetFileName(c.Value)}"));
+            var name = $"s{index:D4}" + string.Concat(combination.Where(c => varying.Contains(c.Name)).Select(c => $"_{c.Name[2..]}={Path.GetFileName(c.Value)}"));
             var options = combination.Append((CliOptions.Name.Name, name)).ToDictionary(c => c.Item1, c => c.Item2);
             var setting = new SweepSetting(index, name, options);
             Check(setting);
