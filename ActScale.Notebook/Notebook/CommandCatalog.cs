@@ -99,6 +99,9 @@ public static class CommandCatalog
                 new("--seed", "Random seed.", "0"),
                 new("--name", "Prefix of the runs' names.", "sweep"),
             ]),
+        new("sweep-load", "sweep-load DIR",
+            "Loads a sweep trained by the actscale tool (here or as a Slurm job array): its runs join the session's runs and its trade-off plots are drawn.",
+            [new("--dir", "The sweep folder (made by actscale sweep plan).", Positional: true, TypeHint: "file")]),
         new("save", "save RUN --path PATH",
             "Saves a run's parameters and settings to a file that can be loaded again on the same model.",
             [
