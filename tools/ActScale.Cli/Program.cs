@@ -52,7 +52,7 @@ internal static class Program
         if (line.Help) return Help.Show(usage, "Evaluates a saved run on the train and test prompts the options choose.", declared);
         var path = line.RequirePositional("a saved run", usage);
         if (Directory.Exists(path)) path = RunFolder.RunPath(path);
-        using var engine = Engine.Load(CliOptions.ParseLoad(line), n => Console.Error.WriteLine(n), CliOptions.ParseThreads(line));
+        using var engine = TrainCommand.LoadEngine(line);
         using var run = engine.LoadRun(path);
         using var task = engine.Prepare(engine.Prompts(CliOptions.ParseData(line)), run.Method);
         var metrics = engine.Evaluate(run, task, run.Options.BatchSize);

@@ -61,6 +61,7 @@ internal static class SweepCommands
         if (all == (line[Index.Name] is not null)) throw new UsageException($"actscale sweep run needs either --index I or --all: {usage}");
         var indices = all ? Enumerable.Range(0, plan.Count) : [Options.Int(line[Index.Name], Index.Name, 0, 0, plan.Count - 1)];
         int failed = 0;
+        using var engines = new EngineCache();
         foreach (var i in indices)
         {
             if (interrupt.Token.IsCancellationRequested) return interrupt.ExitCode;
@@ -72,7 +73,8 @@ internal static class SweepCommands
             Console.Error.WriteLine($"setting {i} ({setting.Name}): training");
             try
             {
-                if (!TrainCommand.TrainInto(GridFile.Check(setting), folder, interrupt)) return interrupt.ExitCode;
+                var settingLine = GridFile.Check(setting);
+                if (!TrainCommand.TrainInto(settingLine, folder, engines.For(settingLine), interrupt)) return interrupt.ExitCode;
             }
             catch (UsageException e) when (all)
             {
@@ -111,6 +113,26 @@ internal static class SweepCommands
         Console.Error.WriteLine($"resubmit them: sbatch --array={string.Join(",", merged.Missing.Select(m => m.Setting.Index.ToString(CultureInfo.InvariantCulture)))} {Path.Combine(dir, SlurmScript.FileName)}" +
                                 $"  (or here: actscale sweep run {dir} --all)");
         return 3;
+    }
+
+    /// <summary>Settings that share a model and thread count share one loaded copy: a local sweep loads it once.</summary>
+    private sealed class EngineCache : IDisposable
+    {
+        private Engine? _engine;
+        private (LoadSettings, int)? _loadedFor;
+
+        public Engine For(CommandLine line)
+        {
+            var wanted = (CliOptions.ParseLoad(line), CliOptions.ParseThreads(line));
+            if (_engine is not null && _loadedFor == wanted) return _engine;
+            _engine?.Dispose();
+            _engine = null;
+            _engine = TrainCommand.LoadEngine(line);
+            _loadedFor = wanted;
+            return _engine;
+        }
+
+        public void Dispose() => _engine?.Dispose();
     }
 
     private sealed class OptionsComparer : IEqualityComparer<IReadOnlyDictionary<string, string>>

@@ -19,7 +19,8 @@ internal static class TrainCommand
         if (line.Positional.Count > 0) throw new UsageException($"actscale train takes options only, not '{string.Join(" ", line.Positional)}': {Usage}");
         var options = CliOptions.ParseTraining(line);
         var dir = line[Out.Name] ?? Path.Combine("runs", CliOptions.ParseName(line, options));
-        var complete = TrainInto(line, dir, interrupt);
+        using var engine = LoadEngine(line);
+        var complete = TrainInto(line, dir, engine, interrupt);
         return complete ? 0 : interrupt.ExitCode;
     }
 
@@ -27,12 +28,11 @@ internal static class TrainCommand
     /// Trains the run the options describe and writes it to <paramref name="dir"/>, interrupted or not; returns whether
     /// training ran to the end.
     /// </summary>
-    public static bool TrainInto(CommandLine line, string dir, Interrupt interrupt)
+    public static bool TrainInto(CommandLine line, string dir, Engine engine, Interrupt interrupt)
     {
         var options = CliOptions.ParseTraining(line);
         var name = CliOptions.ParseName(line, options);
         var data = CliOptions.ParseData(line);
-        using var engine = Engine.Load(CliOptions.ParseLoad(line), n => Console.Error.WriteLine(n), CliOptions.ParseThreads(line));
         using var task = engine.Prepare(engine.Prompts(data), options.Method);
         var progress = ConsoleProgress.ForStandardError(name);
         var trained = engine.Train(task, options, name, progress, interrupt.Token);
@@ -45,4 +45,8 @@ internal static class TrainCommand
         Console.Out.Write(MetricsTable.Text(trained.Metrics));
         return !run.Cancelled;
     }
+
+    /// <summary>The model the options name, with torch's thread count set as they say.</summary>
+    public static Engine LoadEngine(CommandLine line) =>
+        Engine.Load(CliOptions.ParseLoad(line), n => Console.Error.WriteLine(n), CliOptions.ParseThreads(line));
 }
