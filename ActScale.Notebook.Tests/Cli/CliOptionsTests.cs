@@ -54,7 +54,7 @@ public sealed class CliOptionsTests(CliOptionsTests.LoadedKernel kernel) : IClas
         var line = CommandLine.Parse("actscale train", [], TrainCommand.Declared);
         Assert.Equal(new TrainingOptions().ToString(), CliOptions.ParseTraining(line).ToString());
         var data = CliOptions.ParseData(line);
-        var magic = CommandCatalog.Find("data").Options.ToDictionary(o => o.Name, o => o.Default);
+        var magic = CommandCatalog.Find("data").Options.ToDictionary(o => o.Name, o => o.DefaultText);
         Assert.Equal((magic["--task"], magic["--train"], magic["--test"], magic["--seed"]),
             (data.Task, data.Train.ToString(), data.Test.ToString(), data.Seed.ToString()));
         Assert.Equal("activscalar", CliOptions.ParseName(line, CliOptions.ParseTraining(line)));

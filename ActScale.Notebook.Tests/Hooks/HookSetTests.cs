@@ -31,6 +31,16 @@ public class HookSetTests : IDisposable
         Assert.Contains("blocks.3.attn_out", Assert.Throws<ArgumentException>(() => Site.Parse("layer3.attn")).Message);
 
     [Fact]
+    public void ASitePastTheLastLayerIsRefusedByName()
+    {
+        var hooks = new HookSet();
+        using var handle = hooks.Intervene(Site.Parse("blocks.7.attn_out"), h => h);
+        var e = Assert.Throws<ArgumentException>(() => _model.Transformer.Logits(_ids, hooks));
+        Assert.Contains("no site blocks.7.attn_out", e.Message);
+        Assert.Contains($"0 to {_model.Config.LayerCount - 1}", e.Message);
+    }
+
+    [Fact]
     public void EveryLayerExposesFourSitesOfWidthD()
     {
         var hooks = new HookSet();

@@ -38,7 +38,7 @@ public class DefaultModelExperiment(ITestOutputHelper output)
         {
             var examples = TaskFile.Read(Path.Combine(RepoPaths.Data, "tasks", taskName + ".jsonl"));
             var clock = Stopwatch.StartNew();
-            var baseOptions = new TrainingOptions(Steps: steps);
+            var baseOptions = new TrainingOptions { Steps = steps };
             Dictionary<ActScale.Interventions.InterventionMethod, TrainingOptions>? perMethod = null;
             if (double.TryParse(Environment.GetEnvironmentVariable("ACTSCALE_EXPERIMENT_LR"), NumberStyles.Float, CultureInfo.InvariantCulture, out var lr))
             {

@@ -16,34 +16,36 @@ public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyMod
 
     private Tensor Ids(string text) => _model.Encode(text);
 
+    private InterventionLayout Layout(int layers, int? promptLength) => new(Kinds, layers, _model.Config.Width, promptLength);
+
     [Theory]
-    [InlineData(InterventionMethod.ActivScalar)]
-    [InlineData(InterventionMethod.SteerVec)]
-    [InlineData(InterventionMethod.DynScalar)]
-    public void ZeroParametersAreTheIdentity(InterventionMethod method)
+    [InlineData("ActivScalar")]
+    [InlineData("SteerVec")]
+    [InlineData("DynScalar")]
+    public void ZeroParametersAreTheIdentity(string name)
     {
+        var method = InterventionRegistry.Get(name);
         using var ids = Ids("The capital of France is");
         using var clean = _model.Transformer.Logits(ids);
-        using var iv = Intervention.Create(method, Kinds, _model.Config.LayerCount, _model.Config.Width, (int)ids.shape[1], _model.Device);
-        var hooks = new HookSet();
-        using var _ = iv.Attach(hooks);
+        using var iv = Intervention.Create(method, Layout(_model.Config.LayerCount, (int)ids.shape[1]), _model.Device);
         foreach (var beta in new[] { 1.0, -1.0 })
         {
-            iv.Beta = beta;
+            var hooks = new HookSet();
+            using var _ = iv.Attach(hooks, beta);
             using var intervened = _model.Transformer.Logits(ids, hooks);
             Assert.True(Identical(clean, intervened), $"{method} at 0 changed the logits (β={beta})");
         }
     }
 
     /// <summary>Captures blocks.0.attn_out with and without the intervention (the intervention on layer 1 is irrelevant here).</summary>
-    private (Tensor Clean, Tensor Intervened) CaptureAttn0(Intervention iv, Tensor ids)
+    private (Tensor Clean, Tensor Intervened) CaptureAttn0(Intervention iv, Tensor ids, double beta)
     {
         var cleanHooks = new HookSet();
         var site = new Site(0, SiteKind.AttnOut);
         cleanHooks.Capture(site);
         using (_model.Transformer.Hidden(ids, cleanHooks)) { }
         var hooks = new HookSet();
-        using var attached = iv.Attach(hooks);
+        using var attached = iv.Attach(hooks, beta);
         hooks.Capture(site);
         using (_model.Transformer.Hidden(ids, hooks)) { }
         return (cleanHooks.Captured[site], hooks.Captured[site]);
@@ -57,10 +59,9 @@ public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyMod
     {
         using var ids = Ids("The capital of France is");
         int p = (int)ids.shape[1];
-        using var iv = Intervention.Create(InterventionMethod.ActivScalar, Kinds, 2, _model.Config.Width, p, _model.Device);
+        using var iv = Intervention.Create(InterventionMethod.ActivScalar, Layout(2, p), _model.Device);
         using (no_grad()) iv.Parameters[0, 0, 2] = tensor(0.7f);
-        iv.Beta = beta;
-        var (clean, intervened) = CaptureAttn0(iv, ids);
+        var (clean, intervened) = CaptureAttn0(iv, ids, beta);
         using var expected = clean.clone();
         using (var slice = expected[0, 2]) slice.mul_(1 + beta * 0.7);
         Assert.True(intervened.allclose(expected, rtol: 1e-6, atol: 1e-6));
@@ -73,11 +74,10 @@ public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyMod
     {
         using var ids = Ids("The capital of France is");
         int p = (int)ids.shape[1];
-        using var iv = Intervention.Create(InterventionMethod.SteerVec, Kinds, 2, _model.Config.Width, p, _model.Device);
+        using var iv = Intervention.Create(InterventionMethod.SteerVec, Layout(2, p), _model.Device);
         using var v = linspace(-1, 1, _model.Config.Width);
         using (no_grad()) iv.Parameters[0, 0, 3] = v;
-        iv.Beta = -1;
-        var (clean, intervened) = CaptureAttn0(iv, ids);
+        var (clean, intervened) = CaptureAttn0(iv, ids, beta: -1);
         using var expected = clean.clone();
         using (var slice = expected[0, 3]) slice.sub_(v);
         Assert.True(intervened.allclose(expected, rtol: 1e-6, atol: 1e-6));
@@ -88,12 +88,11 @@ public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyMod
     public void DynScalarUsesAProbeOfTheActivation()
     {
         using var ids = Ids("The capital of France is");
-        using var iv = Intervention.Create(InterventionMethod.DynScalar, Kinds, 2, _model.Config.Width, null, _model.Device);
+        using var iv = Intervention.Create(InterventionMethod.DynScalar, Layout(2, null), _model.Device);
         int d = _model.Config.Width;
         using var w = linspace(-0.1, 0.1, d);
         using (no_grad()) { iv.Parameters[0, 0].narrow(0, 0, d).copy_(w); iv.Parameters[0, 0, d] = tensor(0.3f); }
-        iv.Beta = 1;
-        var (clean, intervened) = CaptureAttn0(iv, ids);
+        var (clean, intervened) = CaptureAttn0(iv, ids, beta: 1);
         using var alpha = clean.matmul(w) + 0.3; // [1, T]
         using var expected = clean * (alpha.unsqueeze(-1) + 1);
         Assert.True(intervened.allclose(expected, rtol: 1e-5, atol: 1e-6));
@@ -110,7 +109,7 @@ public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyMod
             new("Hello", " world", " there", "train"),
         ];
         using var task = PreparedTask.Prepare(_model, examples, samePromptLength: false);
-        using var iv = Intervention.Create(InterventionMethod.DynScalar, Kinds, 2, _model.Config.Width, null, _model.Device);
+        using var iv = Intervention.Create(InterventionMethod.DynScalar, Layout(2, null), _model.Device);
         using (no_grad())
         {
             var generator = new Random(3);
@@ -135,12 +134,10 @@ public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyMod
     public void GradientsReachOnlyTheInterventionParameters()
     {
         using var task = PreparedTask.Prepare(_model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
-        using var iv = Intervention.Create(InterventionMethod.ActivScalar, Kinds, 2, _model.Config.Width, task.PromptLength, _model.Device);
-        var hooks = new HookSet();
-        using var _ = iv.Attach(hooks);
+        using var iv = Intervention.Create(InterventionMethod.ActivScalar, Layout(2, task.PromptLength), _model.Device);
         using var scope = NewDisposeScope();
         var rows = arange(task.Train.Count, dtype: ScalarType.Int64);
-        var (loss, _, _, _) = ObjectiveFunction.Compute(_model.Transformer, hooks, iv, task.Train, rows, 1.0, 1.0, 0.0, L1Reduction.Sum);
+        var (loss, _, _, _) = ObjectiveFunction.Compute(_model.Transformer, iv, task.Train, rows, new LossSettings { LambdaM = 0 });
         loss.backward();
         Assert.NotNull(iv.Parameters.grad);
         Assert.True(iv.Parameters.grad!.abs().sum().item<float>() > 0);
@@ -152,20 +149,21 @@ public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyMod
     [Fact]
     public void PositionalInterventionRefusesAnotherPromptLength()
     {
-        using var iv = Intervention.Create(InterventionMethod.ActivScalar, Kinds, 2, _model.Config.Width, 7, _model.Device);
+        using var iv = Intervention.Create(InterventionMethod.ActivScalar, Layout(2, 7), _model.Device);
         var hooks = new HookSet();
         using var _ = iv.Attach(hooks);
         using var ids = Ids("The capital of France is");
-        var e = Assert.Throws<ArgumentException>(() => _model.Transformer.Logits(ids, hooks));
-        Assert.Contains("trained on prompts of 7 tokens", e.Message);
+        var e = Assert.Throws<TaskDataException>(() => _model.Transformer.Logits(ids, hooks));
+        Assert.Contains("its training length of 7 tokens", e.Message);
         Assert.Contains($"has {ids.shape[1]} tokens", e.Message);
     }
 
     [Fact]
     public void ParameterLayoutIsOneTensorPerMethod()
     {
-        Assert.Equal(new long[] { 2, 12, 15 }, Intervention.ParameterShape(InterventionMethod.ActivScalar, 2, 12, 768, 15));
-        Assert.Equal(new long[] { 2, 12, 15, 768 }, Intervention.ParameterShape(InterventionMethod.SteerVec, 2, 12, 768, 15));
-        Assert.Equal(new long[] { 2, 12, 769 }, Intervention.ParameterShape(InterventionMethod.DynScalar, 2, 12, 768, null));
+        var layout = new InterventionLayout(Kinds, 12, 768, 15);
+        Assert.Equal(new long[] { 2, 12, 15 }, InterventionMethod.ActivScalar.ParameterShape(layout));
+        Assert.Equal(new long[] { 2, 12, 15, 768 }, InterventionMethod.SteerVec.ParameterShape(layout));
+        Assert.Equal(new long[] { 2, 12, 769 }, InterventionMethod.DynScalar.ParameterShape(layout with { PromptLength = null }));
     }
 }

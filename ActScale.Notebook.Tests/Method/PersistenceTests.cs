@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ActScale.Evaluation;
 using ActScale.Interventions;
+using ActScale.Objective;
 using ActScale.Persistence;
 using ActScale.Tasks;
 using ActScale.Tests.Support;
@@ -14,14 +15,15 @@ public class PersistenceTests(TinyModelFixture fixture) : IClassFixture<TinyMode
     private readonly ActScale.Model.LanguageModel _model = fixture.Model;
 
     private InterventionRun TrainSmall(InterventionMethod method, PreparedTask task) =>
-        Trainer.Train(_model, task, new TrainingOptions(method, Steps: 5, BatchSize: 3, LearningRate: 0.05, LambdaM: 0.02), name: $"small {method}");
+        Trainer.Train(_model, task, new TrainingOptions { Method = method, Steps = 5, BatchSize = 3, LearningRate = 0.05, Loss = new() { LambdaM = 0.02 } }, name: $"small {method}");
 
     [Theory]
-    [InlineData(InterventionMethod.ActivScalar)]
-    [InlineData(InterventionMethod.SteerVec)]
-    [InlineData(InterventionMethod.DynScalar)]
-    public void SaveAndLoadAreBitIdentical(InterventionMethod method)
+    [InlineData("ActivScalar")]
+    [InlineData("SteerVec")]
+    [InlineData("DynScalar")]
+    public void SaveAndLoadAreBitIdentical(string name)
     {
+        var method = InterventionRegistry.Get(name);
         using var task = PreparedTask.Prepare(_model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
         using var run = TrainSmall(method, task);
         using var folder = TinyCheckpoints.NewFolder();
@@ -37,7 +39,7 @@ public class PersistenceTests(TinyModelFixture fixture) : IClassFixture<TinyMode
         Assert.Equal(run.PromptLength, loaded.PromptLength);
         Assert.Equal(run.TokenLabels, loaded.TokenLabels);
         Assert.Equal(run.Options, loaded.Options with { SiteKinds = run.Options.SiteKinds });
-        Assert.Equal(0.05, loaded.Options.Rate);
+        Assert.Equal(0.05, loaded.Options.LearningRate);
         Assert.Equal(run.ModelIdentity, loaded.ModelIdentity);
         var meta = JsonNode.Parse(File.ReadAllText(json))!;
         Assert.Equal(RunStore.FormatVersion, meta["format_version"]!.GetValue<int>());
@@ -80,8 +82,8 @@ public class PersistenceTests(TinyModelFixture fixture) : IClassFixture<TinyMode
         Assert.True(top.Before[0].Probability >= top.Before[4].Probability);
         Assert.NotEqual(top.Before.Select(t => t.Probability), top.After.Select(t => t.Probability));
 
-        var e = Assert.Throws<ArgumentException>(() => Reapply.TopTokens(_model, run, "The capital of Norway is"));
-        Assert.Contains($"trained on prompts of {run.PromptLength} tokens", e.Message);
+        var e = Assert.Throws<TaskDataException>(() => Reapply.TopTokens(_model, run, "The capital of Norway is"));
+        Assert.Contains($"its training length of {run.PromptLength} tokens", e.Message);
         Assert.Contains("has 5 tokens", e.Message);
 
         using var dyn = TrainSmall(InterventionMethod.DynScalar, task);

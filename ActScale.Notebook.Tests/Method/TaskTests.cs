@@ -55,7 +55,7 @@ public class TaskTests
             new("The capital of Italy is", " Rome", " Paris", "train"),
             new("Indeed, the capital of Spain is", " Madrid", " Rome", "train"),
         ], samePromptLength: true);
-        Assert.Contains("lengths 5 (2 prompts), 7 (1 prompts)", e.Message);
+        Assert.Contains("5 tokens (2 prompts), 7 tokens (1 prompts)", e.Message);
         Assert.Contains("Use DynScalar", e.Message);
         Assert.Contains("KeepOneLength", e.Message);
     }

@@ -20,13 +20,14 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
     private static float[] Values(InterventionRun run) => run.Parameters.cpu().data<float>().ToArray();
 
     [Theory]
-    [InlineData(InterventionMethod.ActivScalar)]
-    [InlineData(InterventionMethod.SteerVec)]
-    [InlineData(InterventionMethod.DynScalar)]
-    public void TrainingLowersTheLossAndEvaluatesOnTrainAndTest(InterventionMethod method)
+    [InlineData("ActivScalar")]
+    [InlineData("SteerVec")]
+    [InlineData("DynScalar")]
+    public void TrainingLowersTheLossAndEvaluatesOnTrainAndTest(string name)
     {
+        var method = InterventionRegistry.Get(name);
         using var task = Task();
-        var options = new TrainingOptions(method, Steps: 60, LearningRate: 0.05, BatchSize: 6, ReportEvery: 10);
+        var options = new TrainingOptions { Method = method, Steps = 60, LearningRate = 0.05, BatchSize = 6, ReportEvery = 10 };
         var reports = new List<TrainingProgress>();
         var clock = Stopwatch.StartNew();
         using var run = Trainer.Train(_model, task, options, progress: new SyncProgress<TrainingProgress>(reports.Add));
@@ -49,7 +50,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.Equal("L0 attn_out", heatmap.RowLabels[0]);
         Assert.Equal("L0 mlp_out", heatmap.RowLabels[1]);
         Assert.Equal("L1 attn_out", heatmap.RowLabels[2]);
-        if (method != InterventionMethod.DynScalar) Assert.Equal(task.TokenLabels, heatmap.ColumnLabels);
+        if (method.IsPositional) Assert.Equal(task.TokenLabels, heatmap.ColumnLabels);
         Assert.Equal(0.0, heatmap.Neutral);
     }
 
@@ -58,7 +59,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
     {
         using var task = Task();
         var clock = Stopwatch.StartNew();
-        using var run = Trainer.Train(_model, task, new TrainingOptions(Steps: 60, LearningRate: 0.05, BatchSize: 6, LambdaM: 0, LambdaF: 0.1));
+        using var run = Trainer.Train(_model, task, new TrainingOptions { Steps = 60, LearningRate = 0.05, BatchSize = 6, Loss = new() { LambdaM = 0, LambdaF = 0.1 } });
         output.WriteLine($"ActivScalar 60 full-batch steps: {clock.Elapsed.TotalSeconds:F2}s");
         var train = Evaluator.Evaluate(_model, run, task).Where(r => r.Split == "train").ToArray();
         var up = train.Single(r => r.Beta == 1);
@@ -71,7 +72,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
     public void SameSeedGivesBitIdenticalParameters()
     {
         using var task = Task();
-        var options = new TrainingOptions(Steps: 15, BatchSize: 3, Seed: 5);
+        var options = new TrainingOptions { Steps = 15, BatchSize = 3, Seed = 5 };
         using var a = Trainer.Train(_model, task, options);
         using var b = Trainer.Train(_model, task, options);
         Assert.Equal(Values(a), Values(b));
@@ -86,7 +87,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         using var source = new CancellationTokenSource();
         var losses = new List<double>();
         // Full batches, so every step's loss is the loss on the whole train split.
-        var options = new TrainingOptions(Steps: 1000, BatchSize: 6, LearningRate: 0.3, ReportEvery: 1);
+        var options = new TrainingOptions { Steps = 1000, BatchSize = 6, LearningRate = 0.3, ReportEvery = 1 };
         using var run = Trainer.Train(_model, task, options, progress: new SyncProgress<TrainingProgress>(p =>
         {
             losses.Add(p.Loss);
@@ -95,7 +96,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.True(run.Cancelled);
         Assert.Equal(25, run.StepsCompleted);
         using var iv = run.CreateIntervention(_model.Device);
-        var terms = ObjectiveFunction.Evaluate(_model, iv, task.Train, options.Margin, options.LambdaF, options.LambdaM);
+        var terms = ObjectiveFunction.Evaluate(_model, iv, task.Train, options.Loss);
         Assert.Equal(losses.Min(), terms.Loss, 3);
     }
 
@@ -103,14 +104,14 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
     public void DivergenceStopsWithTheLastGoodParameters()
     {
         using var task = Task();
-        var options = new TrainingOptions(Method: InterventionMethod.SteerVec, Steps: 50, BatchSize: 6, LearningRate: 1e35, ReportEvery: 5);
+        var options = new TrainingOptions { Method = InterventionMethod.SteerVec, Steps = 50, BatchSize = 6, LearningRate = 1e35, ReportEvery = 5 };
         var e = Assert.Throws<TrainingDivergedException>(() => Trainer.Train(_model, task, options));
         using var run = e.LastGoodRun;
         Assert.Contains("Training diverged by step", e.Message);
         Assert.Contains("smaller LearningRate", e.Message);
         Assert.All(Values(run), v => Assert.True(float.IsFinite(v)));
         using var iv = run.CreateIntervention(_model.Device);
-        Assert.True(float.IsFinite((float)ObjectiveFunction.Evaluate(_model, iv, task.Train, 1, 1, 1e-3).Loss));
+        Assert.True(float.IsFinite((float)ObjectiveFunction.Evaluate(_model, iv, task.Train, new LossSettings()).Loss));
     }
 
     [Fact]
@@ -121,18 +122,18 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         using var release = new ManualResetEventSlim();
         var first = System.Threading.Tasks.Task.Run(() =>
         {
-            using var run = Trainer.Train(_model, task, new TrainingOptions(Steps: 2, ReportEvery: 1), progress: new SyncProgress<TrainingProgress>(_ =>
+            using var run = Trainer.Train(_model, task, new TrainingOptions { Steps = 2, ReportEvery = 1 }, progress: new SyncProgress<TrainingProgress>(_ =>
             {
                 started.Set();
                 release.Wait();
             }));
         });
         Assert.True(started.Wait(TimeSpan.FromSeconds(60)));
-        var e = Assert.Throws<InvalidOperationException>(() => Trainer.Train(_model, task, new TrainingOptions(Steps: 1)));
+        var e = Assert.Throws<InvalidOperationException>(() => Trainer.Train(_model, task, new TrainingOptions { Steps = 1 }));
         Assert.Contains("already running on model", e.Message);
         release.Set();
         first.Wait();
-        using var after = Trainer.Train(_model, task, new TrainingOptions(Steps: 1));
+        using var after = Trainer.Train(_model, task, new TrainingOptions { Steps = 1 });
     }
 
     [Fact]
@@ -140,9 +141,9 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
     {
         PromptExample[] examples = [new("The capital of France is", " Paris", " Rome", "train"), new("Indeed, the capital of Spain is", " Madrid", " Rome", "train")];
         using var task = PreparedTask.Prepare(_model, examples, samePromptLength: false);
-        var e = Assert.Throws<TaskDataException>(() => Trainer.Train(_model, task, new TrainingOptions(Steps: 1)));
-        Assert.Contains("lengths 5, 7", e.Message);
-        using var dyn = Trainer.Train(_model, task, new TrainingOptions(InterventionMethod.DynScalar, Steps: 2));
+        var e = Assert.Throws<TaskDataException>(() => Trainer.Train(_model, task, new TrainingOptions { Steps = 1 }));
+        Assert.Contains("5 tokens (1 prompts), 7 tokens (1 prompts)", e.Message);
+        using var dyn = Trainer.Train(_model, task, new TrainingOptions { Method = InterventionMethod.DynScalar, Steps = 2 });
         Assert.Null(dyn.PromptLength);
     }
 
@@ -152,9 +153,9 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         using var task = Task();
         void Cycle()
         {
-            foreach (var method in Enum.GetValues<InterventionMethod>())
+            foreach (var method in InterventionRegistry.All.Take(3))
             {
-                using var run = Trainer.Train(_model, task, new TrainingOptions(method, Steps: 4, BatchSize: 3, ReportEvery: 2));
+                using var run = Trainer.Train(_model, task, new TrainingOptions { Method = method, Steps = 4, BatchSize = 3, ReportEvery = 2 });
                 Evaluator.Evaluate(_model, run, task, new EvaluationOptions([1.0, -1.0, 0.0]));
                 run.Heatmap();
                 run.NonTrivialSites(0.1);
@@ -172,7 +173,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
     public void SweepReportsAFailingSettingAndCompletesTheOthers()
     {
         using var task = Task();
-        var result = Sweep.Run(_model, task, new TrainingOptions(Steps: 3, BatchSize: 3), new SweepGrid([0.0, -1.0, 1e-2]));
+        var result = Sweep.Run(_model, task, new TrainingOptions { Steps = 3, BatchSize = 3 }, new SweepGrid([0.0, -1.0, 1e-2]));
         Assert.Single(result.Failures);
         Assert.Equal(-1.0, result.Failures[0].LambdaM);
         Assert.Contains("LambdaM must be ≥ 0", result.Failures[0].Message);
@@ -187,8 +188,8 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
     public void MethodComparisonTrainsEachMethodOnOneLength()
     {
         var examples = TinyModelFixture.SameLengthTask().Append(new PromptExample("Indeed, the capital of Spain is", " Madrid", " Rome", "train")).ToArray();
-        using var result = MethodComparison.Run(_model, examples, new TrainingOptions(Steps: 3, BatchSize: 3),
-            perMethod: new Dictionary<InterventionMethod, TrainingOptions> { [InterventionMethod.DynScalar] = new(Steps: 2, LearningRate: 1e-3) });
+        using var result = MethodComparison.Run(_model, examples, new TrainingOptions { Steps = 3, BatchSize = 3 },
+            perMethod: new Dictionary<InterventionMethod, TrainingOptions> { [InterventionMethod.DynScalar] = new TrainingOptions { Steps = 2, LearningRate = 1e-3 } });
         Assert.Equal(3, result.Runs.Count);
         // 3 methods × (train, test) × β ±1, plus DynScalar on the dropped prompt of another length (train, β ±1)
         Assert.Equal(14, result.Rows.Count);
@@ -197,7 +198,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.All(otherLength, r => Assert.Equal("DynScalar", r.Method));
         Assert.All(otherLength, r => Assert.Equal(1, r.Prompts));
         Assert.Contains("dropped 1 train prompts of 7 tokens", result.FilterNote);
-        Assert.Equal(1e-3, result.Runs[2].Options.Rate);
+        Assert.Equal(1e-3, result.Runs[2].Options.LearningRate);
         Assert.Equal(InterventionMethod.DynScalar, result.Runs[2].Method);
         Assert.Equal(14, result.Frame.RowCount);
     }

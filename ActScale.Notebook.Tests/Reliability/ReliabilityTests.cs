@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using ActScale.Evaluation;
 using ActScale.Interventions;
+using ActScale.Objective;
 using ActScale.Persistence;
 using ActScale.Runtime;
 using ActScale.Tasks;
@@ -48,13 +49,13 @@ public class ReliabilityTrainingTests(TinyModelFixture fixture, ITestOutputHelpe
     public void OutOfMemoryMidTrainingSuggestsASmallerBatchAndLeavesTheModelUsable()
     {
         using var task = Task();
-        using (var warm = Trainer.Train(_model, task, new TrainingOptions(Steps: 2, BatchSize: 6))) { }
+        using (var warm = Trainer.Train(_model, task, new TrainingOptions { Steps = 2, BatchSize = 6 })) { }
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         // The failure is raised on the training thread in the middle of the loop, as libtorch raises a failed allocation.
         var failing = new ThrowingProgress(step => step == 2
             ? new ExternalException("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.11 GiB total capacity)") : null);
         var e = Assert.Throws<DeviceOutOfMemoryException>(() =>
-            Trainer.Train(_model, task, new TrainingOptions(Steps: 10, BatchSize: 6, ReportEvery: 1), progress: failing));
+            Trainer.Train(_model, task, new TrainingOptions { Steps = 10, BatchSize = 6, ReportEvery = 1 }, progress: failing));
         output.WriteLine(e.Message);
         Assert.Contains("Training ran out of memory on cpu with batches of 6 prompts", e.Message);
         Assert.Contains("--batch 3", e.Message);
@@ -63,7 +64,7 @@ public class ReliabilityTrainingTests(TinyModelFixture fixture, ITestOutputHelpe
         Assert.IsType<ExternalException>(e.InnerException);
         Assert.True(DisposeScopeManager.Statistics.ThreadTotalLiveCount - before <= 0, "the failed training left tensors alive");
         // Nothing is stuck: the model is not marked busy, and training and evaluation work again.
-        using var run = Trainer.Train(_model, task, new TrainingOptions(Steps: 2, BatchSize: 3));
+        using var run = Trainer.Train(_model, task, new TrainingOptions { Steps = 2, BatchSize = 3 });
         Assert.NotEmpty(Evaluator.Evaluate(_model, run, task));
     }
 
@@ -91,10 +92,10 @@ public class ReliabilityTrainingTests(TinyModelFixture fixture, ITestOutputHelpe
     public void HundredTrainAndEvaluateCallsKeepLiveTensorsFlat()
     {
         using var task = Task();
-        var methods = Enum.GetValues<InterventionMethod>();
+        var methods = new InterventionMethod[] { InterventionMethod.ActivScalar, InterventionMethod.SteerVec, InterventionMethod.DynScalar };
         void Call(int i)
         {
-            using var run = Trainer.Train(_model, task, new TrainingOptions(methods[i % methods.Length], Steps: 2, BatchSize: 3, ReportEvery: 1));
+            using var run = Trainer.Train(_model, task, new TrainingOptions { Method = methods[i % methods.Length], Steps = 2, BatchSize = 3, ReportEvery = 1 });
             Evaluator.Evaluate(_model, run, task);
         }
         for (int i = 0; i < 6; i++) Call(i); // warm-up: caches, JIT, allocator pools
@@ -142,8 +143,8 @@ public class AtomicWriteTests(TinyModelFixture fixture) : IClassFixture<TinyMode
     public void RunStoreFailingMidWriteKeepsThePreviousRunAndLeavesNoTemporaryFiles()
     {
         using var task = PreparedTask.Prepare(_model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
-        using var first = Trainer.Train(_model, task, new TrainingOptions(Steps: 2, BatchSize: 3, Seed: 1), name: "first");
-        using var second = Trainer.Train(_model, task, new TrainingOptions(Steps: 4, BatchSize: 3, Seed: 2, LearningRate: 0.2), name: "second");
+        using var first = Trainer.Train(_model, task, new TrainingOptions { Steps = 2, BatchSize = 3, Seed = 1 }, name: "first");
+        using var second = Trainer.Train(_model, task, new TrainingOptions { Steps = 4, BatchSize = 3, Seed = 2, LearningRate = 0.2 }, name: "second");
         using var folder = TinyCheckpoints.NewFolder();
         var path = Path.Combine(folder.Path, "run");
         var json = RunStore.Save(first, path);
@@ -175,8 +176,8 @@ public class AtomicWriteTests(TinyModelFixture fixture) : IClassFixture<TinyMode
     public void ARunWhoseParametersFileWasReplacedIsRefused()
     {
         using var task = PreparedTask.Prepare(_model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
-        using var a = Trainer.Train(_model, task, new TrainingOptions(Steps: 2, BatchSize: 3, Seed: 1), name: "a");
-        using var b = Trainer.Train(_model, task, new TrainingOptions(Steps: 3, BatchSize: 3, Seed: 2, LearningRate: 0.2), name: "b");
+        using var a = Trainer.Train(_model, task, new TrainingOptions { Steps = 2, BatchSize = 3, Seed = 1 }, name: "a");
+        using var b = Trainer.Train(_model, task, new TrainingOptions { Steps = 3, BatchSize = 3, Seed = 2, LearningRate = 0.2 }, name: "b");
         using var folder = TinyCheckpoints.NewFolder();
         var jsonA = RunStore.Save(a, Path.Combine(folder.Path, "a"));
         RunStore.Save(b, Path.Combine(folder.Path, "b"));

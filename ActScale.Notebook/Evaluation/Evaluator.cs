@@ -45,8 +45,6 @@ public static class Evaluator
     {
         using var scope = NewDisposeScope();
         using var intervention = run.CreateIntervention(model.Device);
-        var hooks = new HookSet();
-        using var attached = intervention.Attach(hooks);
         double l1 = run.L1();
         int nonTrivial = run.NonTrivialSites(options.NonTrivialThreshold);
         var rows = new List<MetricRow>();
@@ -54,14 +52,15 @@ public static class Evaluator
         foreach (var splitName in splitOrder)
         {
             var split = task.Splits[splitName];
-            if (run.PromptLength is int length && split.Ids.shape[1] != length)
-                throw new ArgumentException($"Run '{run.Name}' ({run.Method}) was trained on prompts of {length} tokens, but split '{splitName}' has prompts of " +
-                                            $"{split.Ids.shape[1]} tokens. Keep one length with TaskValidator.KeepOneLength, or use DynScalar.");
+            if (run.Method.IsPositional)
+                PromptLayoutRule.Check(run.Method.Name, run.PromptLength, split.Tokens.Select(t => t.Length), $"split '{splitName}'");
             double cleanMean = Mean(split.CleanLogitDifference);
             foreach (var beta in options.BetaValues)
             {
-                intervention.Beta = beta;
-                var (difference, kl) = Measure(model, split, hooks, options.BatchSize);
+                var hooks = new HookSet();
+                float[] difference, kl;
+                using (intervention.Attach(hooks, beta))
+                    (difference, kl) = Measure(model, split, hooks, options.BatchSize);
                 double sign = beta < 0 ? -1 : 1;
                 rows.Add(new MetricRow(run.Name, run.Method.ToString(), splitName, beta, split.Count,
                     difference.Count(d => sign * d > 0) / (double)split.Count, difference.Average(), difference.Average(d => sign * d),

@@ -1,5 +1,6 @@
 using ActScale.Interventions;
 using ActScale.Model;
+using ActScale.Objective;
 using ActScale.Tasks;
 using ActScale.Training;
 using Deedle;
@@ -41,7 +42,7 @@ public static class MethodComparison
         var rows = new List<MetricRow>();
         try
         {
-            using var positionalTask = PreparedTask.Prepare(model, sameLength, samePromptLength: true, "ActivScalar");
+            using var positionalTask = PreparedTask.Prepare(model, sameLength, samePromptLength: true, InterventionMethod.ActivScalar.Name);
             using var allTask = dynScalarOnAllLengths ? PreparedTask.Prepare(model, examples, samePromptLength: false) : null;
             var otherLengths = examples.Except(sameLength).ToList();
             using var otherLengthTask = otherLengths.Count > 0 && !dynScalarOnAllLengths
@@ -49,12 +50,13 @@ public static class MethodComparison
                 : null;
             foreach (var method in methods)
             {
-                var task = method == InterventionMethod.DynScalar && allTask is not null ? allTask : positionalTask;
+                var task = !method.IsPositional && allTask is not null ? allTask : positionalTask;
                 var options = (perMethod is not null && perMethod.TryGetValue(method, out var own) ? own : baseOptions) with { Method = method };
-                var run = Trainer.Train(model, task, options, namePrefix + method, progress, cancellation);
+                var evaluated = Experiment.TrainAndEvaluate(model, task, options, namePrefix + method, evaluation ?? new EvaluationOptions(), progress, cancellation);
+                var run = evaluated.Run;
                 runs.Add(run);
-                rows.AddRange(Evaluator.Evaluate(model, run, task, evaluation));
-                if (method == InterventionMethod.DynScalar && otherLengthTask is not null)
+                rows.AddRange(evaluated.Metrics);
+                if (!method.IsPositional && otherLengthTask is not null)
                     rows.AddRange(Evaluator.Evaluate(model, run, otherLengthTask, evaluation).Select(r => r with { Split = "other-lengths " + r.Split }));
             }
         }

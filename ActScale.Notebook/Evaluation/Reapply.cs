@@ -1,6 +1,7 @@
 using ActScale.Hooks;
 using ActScale.Model;
 using ActScale.Objective;
+using ActScale.Tasks;
 using ActScale.Training;
 using static TorchSharp.torch;
 
@@ -24,14 +25,11 @@ public static class Reapply
         run.EnsureTrainedOn(model);
         var ids = model.Tokenizer.Encode(prompt);
         if (ids.Length == 0) throw new ArgumentException("The prompt is empty.");
-        if (run.PromptLength is int length && ids.Length != length)
-            throw new ArgumentException($"Run '{run.Name}' ({run.Method}) was trained on prompts of {length} tokens, but \"{prompt}\" has {ids.Length} tokens. " +
-                                        "Positional methods apply only to prompts of their training length; DynScalar applies to any length.");
+        if (run.Method.IsPositional) PromptLayoutRule.Check(run.Method.Name, run.PromptLength, [ids.Length], $"\"{prompt}\"");
         var before = TopTokens(model, prompt, k);
         using var intervention = run.CreateIntervention(model.Device);
-        intervention.Beta = beta;
         var hooks = new HookSet();
-        using (intervention.Attach(hooks))
+        using (intervention.Attach(hooks, beta))
             return new TopTokensComparison(prompt, beta, before, TopTokens(model, prompt, k, hooks));
     }
 

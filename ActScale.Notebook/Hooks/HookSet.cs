@@ -41,6 +41,14 @@ public sealed class HookSet
         _captured.Clear();
     }
 
+    /// <summary>Throws when a hook names a layer the model does not have, which would otherwise never run.</summary>
+    internal void CheckLayers(int layerCount)
+    {
+        var missing = _interventions.Keys.Concat(_captureSites).Where(s => s.Layer < 0 || s.Layer >= layerCount).Distinct().OrderBy(s => s.Layer).ToArray();
+        if (missing.Length > 0)
+            throw new ArgumentException($"The model has no site {string.Join(", ", missing)}: its layers are 0 to {layerCount - 1}.");
+    }
+
     /// <summary>Called by the model at each site; returns the activation to carry on with.</summary>
     internal Tensor Apply(Site site, Tensor activation)
     {

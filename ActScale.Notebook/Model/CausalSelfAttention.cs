@@ -14,43 +14,26 @@ public sealed class CausalSelfAttention(IQkvProjection projection, Linear output
 {
     public Tensor Forward(Tensor x)
     {
+        using var scope = NewDisposeScope();
         long batch = x.shape[0], length = x.shape[1];
-        var (q, k, v) = projection.Project(x, headCount, keyValueHeadCount, headDim);
-        using (q) using (k) using (v)
+        var (query, key, value) = projection.Project(x, headCount, keyValueHeadCount, headDim);
+        if (rotation is not null) (query, key) = (rotation.Rotate(query), rotation.Rotate(key));
+        if (keyValueHeadCount != headCount)
         {
-            Tensor query = q, key = k;
-            if (rotation is not null)
-            {
-                query = rotation.Rotate(q);
-                key = rotation.Rotate(k);
-            }
-            Tensor value = v;
-            if (keyValueHeadCount != headCount)
-            {
-                int repeat = headCount / keyValueHeadCount;
-                key = RepeatHeads(key, repeat, rotation is not null);
-                value = RepeatHeads(value, repeat, false);
-            }
-            using var attended = F.scaled_dot_product_attention(query, key, value, null, 0.0, true);
-            if (!ReferenceEquals(query, q)) query.Dispose();
-            if (!ReferenceEquals(key, k)) key.Dispose();
-            if (!ReferenceEquals(value, v)) value.Dispose();
-            using var merged = attended.transpose(1, 2).reshape(batch, length, headCount * headDim);
-            return output.Forward(merged);
+            int repeat = headCount / keyValueHeadCount;   // grouped-query attention: each key/value head serves `repeat` query heads
+            (key, value) = (key.repeat_interleave(repeat, dim: 1), value.repeat_interleave(repeat, dim: 1));
         }
-    }
-
-    private static Tensor RepeatHeads(Tensor t, int repeat, bool disposeInput)
-    {
-        var repeated = t.repeat_interleave(repeat, dim: 1);
-        if (disposeInput) t.Dispose();
-        return repeated;
+        var attended = F.scaled_dot_product_attention(query, key, value, null, 0.0, true);
+        return output.Forward(attended.transpose(1, 2).reshape(batch, length, headCount * headDim)).MoveToOuterDisposeScope();
     }
 
     public void Dispose() { projection.Dispose(); output.Dispose(); }
 }
 
-/// <summary>Maps [batch, position, width] to queries [b, heads, t, hd] and keys/values [b, kvHeads, t, hd].</summary>
+/// <summary>
+/// Maps [batch, position, width] to queries [b, heads, t, hd] and keys/values [b, kvHeads, t, hd]; its tensors belong to
+/// the caller's dispose scope (the attention's).
+/// </summary>
 public interface IQkvProjection : IDisposable
 {
     (Tensor Query, Tensor Key, Tensor Value) Project(Tensor x, int headCount, int keyValueHeadCount, int headDim);
@@ -67,11 +50,8 @@ public sealed class FusedQkvProjection(Linear fused) : IQkvProjection
 {
     public (Tensor Query, Tensor Key, Tensor Value) Project(Tensor x, int headCount, int keyValueHeadCount, int headDim)
     {
-        long batch = x.shape[0], length = x.shape[1];
-        using var qkv = fused.Forward(x);
-        var parts = qkv.view(batch, length, 3, headCount, headDim).permute(2, 0, 3, 1, 4);
-        using (parts)
-            return (parts[0], parts[1], parts[2]);
+        var parts = fused.Forward(x).view(x.shape[0], x.shape[1], 3, headCount, headDim).permute(2, 0, 3, 1, 4);
+        return (parts[0], parts[1], parts[2]);
     }
     public void Dispose() => fused.Dispose();
 }
@@ -81,13 +61,7 @@ public sealed class SeparateQkvProjection(Linear query, Linear key, Linear value
 {
     public (Tensor Query, Tensor Key, Tensor Value) Project(Tensor x, int headCount, int keyValueHeadCount, int headDim)
     {
-        long batch = x.shape[0], length = x.shape[1];
-        Tensor Heads(Linear projection, int heads)
-        {
-            using var flat = projection.Forward(x);
-            using var split = flat.view(batch, length, heads, headDim);
-            return split.transpose(1, 2);
-        }
+        Tensor Heads(Linear projection, int heads) => projection.Forward(x).view(x.shape[0], x.shape[1], heads, headDim).transpose(1, 2);
         return (Heads(query, headCount), Heads(key, keyValueHeadCount), Heads(value, keyValueHeadCount));
     }
     public void Dispose() { query.Dispose(); key.Dispose(); value.Dispose(); }

@@ -17,42 +17,19 @@ public sealed class DecoderBlock(int layer, ILayer attentionNorm, ILayer attenti
 
     public int Layer { get; } = layer;
 
-    /// <summary>Takes ownership of <paramref name="residual"/> and returns the block output.</summary>
+    /// <summary>The block output for <paramref name="residual"/> (which stays the caller's); every intermediate is freed here.</summary>
     public Tensor Forward(Tensor residual, HookSet? hooks)
     {
-        residual = At(hooks, _residPre, residual);
-        Tensor attnOut, mlpOut, output;
-        using (var normed = attentionNorm.Forward(residual))
-            attnOut = At(hooks, _attnOut, attention.Forward(normed));
-        if (parallelResidual)
-        {
-            using (var normed = mlpNorm.Forward(residual))
-                mlpOut = At(hooks, _mlpOut, mlp.Forward(normed));
-            output = residual + attnOut + mlpOut;
-            residual.Dispose();
-        }
-        else
-        {
-            var mid = residual + attnOut;
-            residual.Dispose();
-            using (var normed = mlpNorm.Forward(mid))
-                mlpOut = At(hooks, _mlpOut, mlp.Forward(normed));
-            output = mid + mlpOut;
-            mid.Dispose();
-        }
-        attnOut.Dispose();
-        mlpOut.Dispose();
-        return At(hooks, _residPost, output);
+        using var scope = NewDisposeScope();
+        var x = At(hooks, _residPre, residual);
+        var attnOut = At(hooks, _attnOut, attention.Forward(attentionNorm.Forward(x)));
+        var mid = parallelResidual ? x : x + attnOut;
+        var mlpOut = At(hooks, _mlpOut, mlp.Forward(mlpNorm.Forward(mid)));
+        var output = parallelResidual ? x + attnOut + mlpOut : mid + mlpOut;
+        return At(hooks, _residPost, output).MoveToOuterDisposeScope();
     }
 
-    private static Tensor At(HookSet? hooks, Site site, Tensor activation)
-    {
-        if (hooks is null) return activation;
-        var result = hooks.Apply(site, activation);
-        // Freeing our handle is safe even when autograd saved the tensor: the graph holds its own reference.
-        if (!ReferenceEquals(result, activation)) activation.Dispose();
-        return result;
-    }
+    private static Tensor At(HookSet? hooks, Site site, Tensor activation) => hooks is null ? activation : hooks.Apply(site, activation);
 
     public void Dispose()
     {

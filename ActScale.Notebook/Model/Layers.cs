@@ -33,13 +33,11 @@ public sealed class RmsNorm(Tensor weight, double epsilon) : ILayer
 {
     public Tensor Forward(Tensor x)
     {
+        using var scope = NewDisposeScope();
         bool upcast = x.dtype != ScalarType.Float32 && x.dtype != ScalarType.Float64;
-        using var wide = upcast ? x.to_type(ScalarType.Float32) : x.alias();
-        using var meanSquare = wide.square().mean([-1L], keepdim: true);
-        using var inverse = (meanSquare + epsilon).rsqrt_();
-        using var normed = wide * inverse;
-        using var back = upcast ? normed.to_type(x.dtype) : normed.alias();
-        return back * weight;
+        var wide = upcast ? x.to_type(ScalarType.Float32) : x;
+        var normed = wide * (wide.square().mean([-1L], keepdim: true) + epsilon).rsqrt();
+        return ((upcast ? normed.to_type(x.dtype) : normed) * weight).MoveToOuterDisposeScope();
     }
     public void Dispose() => weight.Dispose();
 }
@@ -49,11 +47,8 @@ public sealed class GatedFeedForward(Linear gate, Linear up, Linear down, Func<T
 {
     public Tensor Forward(Tensor x)
     {
-        using var gated = gate.Forward(x);
-        using var activated = activation(gated);
-        using var lifted = up.Forward(x);
-        using var product = activated * lifted;
-        return down.Forward(product);
+        using var scope = NewDisposeScope();
+        return down.Forward(activation(gate.Forward(x)) * up.Forward(x)).MoveToOuterDisposeScope();
     }
     public void Dispose() { gate.Dispose(); up.Dispose(); down.Dispose(); }
 }
@@ -63,9 +58,8 @@ public sealed class FeedForward(Linear up, Linear down, Func<Tensor, Tensor> act
 {
     public Tensor Forward(Tensor x)
     {
-        using var hidden = up.Forward(x);
-        using var activated = activation(hidden);
-        return down.Forward(activated);
+        using var scope = NewDisposeScope();
+        return down.Forward(activation(up.Forward(x))).MoveToOuterDisposeScope();
     }
     public void Dispose() { up.Dispose(); down.Dispose(); }
 }
@@ -75,9 +69,8 @@ public static class Embeddings
     /// <summary>Looks token ids [batch, position] up in a [vocab, width] table: [batch, position, width].</summary>
     public static Tensor Lookup(Tensor table, Tensor ids)
     {
-        using var flat = ids.flatten();
-        using var rows = table.index_select(0, flat);
-        return rows.view(ids.shape[0], ids.shape[1], table.shape[1]);
+        using var scope = NewDisposeScope();
+        return table.index_select(0, ids.flatten()).view(ids.shape[0], ids.shape[1], table.shape[1]).MoveToOuterDisposeScope();
     }
 }
 

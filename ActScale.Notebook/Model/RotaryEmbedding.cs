@@ -36,21 +36,13 @@ public sealed class RotaryEmbedding : IPositionRotation, IDisposable
         if (headDim < _rotaryDim)
             throw new InvalidOperationException($"Rotary embedding covers {_rotaryDim} features but heads have only {headDim}.");
         EnsureTables(length);
-        using var cos = _cos!.narrow(0, 0, length);
-        using var sin = _sin!.narrow(0, 0, length);
+        using var scope = NewDisposeScope();
         int half = _rotaryDim / 2;
-        using var rotated = x.narrow(-1, 0, _rotaryDim);
-        using var first = rotated.narrow(-1, 0, half);
-        using var second = rotated.narrow(-1, half, half);
-        using var negSecond = second.neg();
-        using var turned = cat([negSecond, first], -1);
-        using var a = rotated * cos;
-        using var b = turned * sin;
-        var sum = a + b;
-        if (_rotaryDim == headDim) return sum;
-        using (sum)
-        using (var passed = x.narrow(-1, _rotaryDim, headDim - _rotaryDim))
-            return cat([sum, passed], -1);
+        var rotated = x.narrow(-1, 0, _rotaryDim);
+        var turned = cat([rotated.narrow(-1, half, half).neg(), rotated.narrow(-1, 0, half)], -1);   // rotate_half
+        var sum = rotated * _cos!.narrow(0, 0, length) + turned * _sin!.narrow(0, 0, length);
+        var result = _rotaryDim == headDim ? sum : cat([sum, x.narrow(-1, _rotaryDim, headDim - _rotaryDim)], -1);
+        return result.MoveToOuterDisposeScope();
     }
 
     private void EnsureTables(long length)

@@ -21,9 +21,6 @@ public sealed class TransformerModel(
     public ModelConfig Config { get; } = config;
     public Device Device { get; } = device;
     public ScalarType DType { get; } = dtype;
-    public int LayerCount => blocks.Count;
-    public int Width => Config.Width;
-    public long VocabularySize => unembedding.shape[0];
 
     /// <summary>Final-normed hidden states [batch, position, width] for token ids [batch, position].</summary>
     public Tensor Hidden(Tensor ids, HookSet? hooks = null)
@@ -32,8 +29,15 @@ public sealed class TransformerModel(
         if (ids.shape[1] > Config.ContextLength)
             throw new ArgumentException($"The prompt has {ids.shape[1]} tokens but the model's context holds {Config.ContextLength}" +
                 (Config.ContextLimit is null ? "" : $" ({Config.ContextLimit})") + ". Shorten the prompt.");
+        hooks?.CheckLayers(blocks.Count);
         var x = embed(ids);
-        foreach (var block in blocks) x = block.Forward(x, hooks);
+        foreach (var block in blocks)
+        {
+            // Each residual is freed as soon as the next exists, so inference holds one at a time.
+            var next = block.Forward(x, hooks);
+            x.Dispose();
+            x = next;
+        }
         using (x) return finalNorm.Forward(x);
     }
 

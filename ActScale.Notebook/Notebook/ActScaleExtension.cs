@@ -43,11 +43,10 @@ public static class ActScaleExtension
             var sub = new KernelActionDirective(spec.Name, spec.Summary);
             foreach (var option in spec.Options)
             {
-                var parameter = new KernelDirectiveParameter(option.Name, option.Description + (option.Default is null ? "" : $" Default: {option.Default}."))
+                var parameter = new KernelDirectiveParameter(option.Name, option.Help + (option.DefaultText.Length == 0 ? "" : $" Default: {option.DefaultText}."))
                 {
                     AllowImplicitName = option.Positional,
                     MaxOccurrences = option.Many ? 32 : 1,
-                    Flag = option.Flag,
                     TypeHint = option.TypeHint,
                 };
                 if (option.Completions is not null) parameter.AddCompletions(() => option.Completions(session));
@@ -96,10 +95,10 @@ public static class ActScaleExtension
                 }
                 if (command.OptionsWithoutValue(name) is { Count: > 0 } bare)
                 {
-                    context.Fail(command, null, $"{string.Join(", ", bare)} needs a value, e.g. {bare[0]} {spec.Options.FirstOrDefault(o => o.Name == bare[0])?.Default ?? "VALUE"}. Type #!actscale {name} --help for details.");
+                    context.Fail(command, null, $"{string.Join(", ", bare)} needs a value, e.g. {bare[0]} {spec.Options.FirstOrDefault(o => o.Name == bare[0])?.Example ?? "VALUE"}. Type #!actscale {name} --help for details.");
                     return;
                 }
-                if (Options.Flag(command.Help))
+                if (command.WantsHelp)
                 {
                     context.Display(new ActScaleHtml(CommandCatalog.Find(name).HelpHtml()), "text/html");
                     return;
@@ -163,4 +162,3 @@ public static class ActScaleExtension
     }
 }
 
-public sealed class ActScaleHelp : ActScaleCommand;

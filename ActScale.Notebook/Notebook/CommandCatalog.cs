@@ -1,22 +1,16 @@
 using System.Net;
 using System.Text;
+using ActScale.Evaluation;
+using ActScale.Interventions;
+using ActScale.Training;
 
 namespace ActScale.Notebook;
 
-/// <summary>One option of a subcommand, as registered with the kernel and as shown in help.</summary>
-public sealed record OptionSpec(
-    string Name,
-    string Description,
-    string? Default = null,
-    Func<NotebookSession, IEnumerable<string>>? Completions = null,
-    bool Positional = false,
-    bool Many = false,
-    bool Flag = false,
-    string TypeHint = "text");
-
-/// <summary>One <c>#!actscale</c> subcommand: what it does, how to type it, its options.</summary>
-public sealed record SubcommandSpec(string Name, string Usage, string Summary, IReadOnlyList<OptionSpec> Options)
+/// <summary>One <c>#!actscale</c> subcommand: what it does and its options; its usage line and help are made from them.</summary>
+public sealed record SubcommandSpec(string Name, string Summary, IReadOnlyList<MagicOption> Options)
 {
+    public string Usage => string.Join(" ", Options.Select(o => o.Usage).Prepend(Name));
+
     public string HelpHtml()
     {
         var html = new StringBuilder();
@@ -25,99 +19,135 @@ public sealed record SubcommandSpec(string Name, string Usage, string Summary, I
         {
             html.Append("<table style=\"margin-top:4px\"><tr><th style=\"text-align:left\">option</th><th style=\"text-align:left\">meaning</th><th style=\"text-align:left\">default</th></tr>");
             foreach (var o in Options)
-                html.Append($"<tr><td><code>{WebUtility.HtmlEncode(o.Name)}</code>{(o.Positional ? " (name optional)" : "")}</td><td style=\"text-align:left\">{WebUtility.HtmlEncode(o.Description)}</td><td><code>{WebUtility.HtmlEncode(o.Default ?? "")}</code></td></tr>");
+                html.Append($"<tr><td><code>{WebUtility.HtmlEncode(o.Name)}</code>{(o.Positional ? " (name optional)" : "")}</td><td style=\"text-align:left\">{WebUtility.HtmlEncode(o.Help)}</td><td><code>{WebUtility.HtmlEncode(o.DefaultText)}</code></td></tr>");
             html.Append("</table>");
         }
         return html.Append("</div>").ToString();
     }
 }
 
-/// <summary>Every subcommand of <c>#!actscale</c>, with its options and defaults, in the order help lists them.</summary>
+/// <summary>
+/// Every subcommand of <c>#!actscale</c> and every option, each declared once below; defaults come from the library's
+/// own options and methods from <see cref="InterventionRegistry"/>, so help never disagrees with what runs.
+/// </summary>
 public static class CommandCatalog
 {
-    public const string DefaultSites = "attn_out,mlp_out";
-
+    private static readonly TrainingOptions Defaults = new();
     private static IEnumerable<string> RunNames(NotebookSession s) => s.RunNames;
-
-    // Defaults come from the method's own options, so help never disagrees with what training does.
-    private static readonly ActScale.Training.TrainingOptions Defaults = new();
+    private static IEnumerable<string> MethodNames() => InterventionRegistry.All.Select(m => m.Name.ToLowerInvariant());
     private static string Num(double v) => v.ToString("G", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static class LoadArgs
+    {
+        public static readonly MagicOption<string?> Model = MagicOptions.Text("--model",
+            "Checkpoint folder (config.json, model.safetensors, vocab.json, merges.txt) or cached Hugging Face name.", "the shipped actscale-capitals-ioi", "actscale-capitals-ioi") with { TypeHint = "file" };
+        // Free words with completions: the library checks them (cuda:N takes any N).
+        public static readonly MagicOption<string> Device = MagicOptions.Word("--device", "Where to compute.", "auto", "cpu") with
+        { Completions = _ => ["auto", "cpu", "cuda", "cuda:0", "cuda:1"] };
+        public static readonly MagicOption<string> Dtype = MagicOptions.Word("--dtype", "Number type of the weights; bfloat16/float16 only on CUDA.", "float32", "float32") with
+        { Completions = _ => ["float32", "bfloat16", "float16"] };
+    }
+
+    public static class PredictArgs
+    {
+        public static readonly MagicOption<string?> Prompt = MagicOptions.Text("--prompt", "The prompt text, in quotes.", "", "\"The capital of France is\"") with { Positional = true };
+        public static readonly MagicOption<int> Top = MagicOptions.Int("--top", "How many tokens to list.", 5, 1, 100);
+    }
+
+    public static class DataArgs
+    {
+        public static readonly MagicOption<string> Task = MagicOptions.Word("--task", "ccc, ioi or the path of a .jsonl file.", "ccc", "ioi") with
+        { Completions = _ => ActScale.Tasks.TaskSelector.BuiltIn, Positional = true, TypeHint = "file" };
+        public static readonly MagicOption<int> Train = MagicOptions.Int("--train", "Number of training prompts.", 32, 1, 100_000);
+        public static readonly MagicOption<int> Test = MagicOptions.Int("--test", "Number of held-out test prompts.", 32, 0, 100_000);
+        public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed for generating and sampling the prompts.", 0);
+    }
+
+    /// <summary>The training options train and sweep share.</summary>
+    public static class TrainingArgs
+    {
+        public static readonly MagicOption<string> Method = MagicOptions.Choice("--method",
+            "The intervention: " + string.Join("; ", InterventionRegistry.All.Select(m => $"{m.Name}, {m.Summary}")) + ".", "activscalar", MethodNames);
+        public static readonly MagicOption<string?> Sites = MagicOptions.Text("--sites", "Site kinds to intervene on, comma-separated.",
+            string.Join(",", TrainingOptions.DefaultSiteKinds.Select(Hooks.Site.KindName)), "attn_out") with
+        { Completions = _ => ["attn_out,mlp_out", "attn_out", "mlp_out", "resid_post"] };
+        public static readonly MagicOption<int> Steps = MagicOptions.Int("--steps", "Optimisation steps (Adam, minibatches of --batch prompts, each at β = +1 and −1).",
+            Defaults.Steps, 0, 1_000_000, example: 2);
+        public static readonly MagicOption<double?> LearningRate = MagicOptions.OptionalNumber("--lr", "Adam learning rate.",
+            string.Join(", ", InterventionRegistry.All.GroupBy(m => m.DefaultLearningRate).Select(g => $"{Num(g.Key)} ({string.Join(", ", g.Select(m => m.Name))})")), 0.05);
+        public static readonly MagicOption<int> Batch = MagicOptions.Int("--batch",
+            "Prompts per minibatch (and per evaluation batch); make it smaller if the device runs out of memory.", Defaults.BatchSize, 1, 1_000_000);
+        public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed.", Defaults.Seed);
+    }
+
+    public static class TrainArgs
+    {
+        public static readonly MagicOption<double> Margin = MagicOptions.Number("--margin", "Margin m of the effectiveness term (logits).", Defaults.Loss.Margin, 0);
+        public static readonly MagicOption<double> LambdaF = MagicOptions.Number("--lambda-f", "Weight λ_F of the faithfulness (KL) term.", Defaults.Loss.LambdaF, 0);
+        public static readonly MagicOption<double> LambdaM = MagicOptions.Number("--lambda-m", "Weight λ_M of the ℓ1 minimality term (summed ℓ1).", Defaults.Loss.LambdaM, 0);
+        public static readonly MagicOption<string?> Name = MagicOptions.Text("--name", "Name of the run (a C# variable of that name holds it).", "the method's name", "run1");
+    }
+
+    public static class SweepArgs
+    {
+        /// <summary>The hyper-parameters --param names.</summary>
+        public static readonly IReadOnlyDictionary<string, SweepParameter> Parameters = new Dictionary<string, SweepParameter>
+        {
+            ["lambda-m"] = SweepParameter.LambdaM, ["lambda-f"] = SweepParameter.LambdaF, ["margin"] = SweepParameter.Margin,
+            ["steps"] = SweepParameter.Steps, ["lr"] = SweepParameter.LearningRate,
+        };
+        public static readonly MagicOption<string> Param = MagicOptions.Choice("--param", "The hyper-parameter to vary.", "lambda-m", () => Parameters.Keys);
+        public static readonly MagicOption<IReadOnlyList<double>> Values = MagicOptions.Numbers("--values", "Comma-separated values.", "0,0.01") with { Positional = true };
+        public static readonly MagicOption<string?> Name = MagicOptions.Text("--name", "Prefix of the runs' names.", "sweep", "sweep1");
+    }
+
+    /// <summary>The run a command works on, by name; the last run when left out.</summary>
+    public static readonly MagicOption<string?> RunName = MagicOptions.Text("--run", "The run.", "the last run", "activscalar") with { Completions = RunNames, Positional = true };
+
+    public static class CompareArgs
+    {
+        public static readonly MagicOption<string?> Runs = MagicOptions.Text("--runs", "Runs to compare.", "all runs", "activscalar") with
+        { Completions = RunNames, Positional = true, Many = true };
+    }
+
+    public static class SaveArgs
+    {
+        public static readonly MagicOption<string?> Path = MagicOptions.Text("--path", "File to write.", "", "runs/run.json") with { TypeHint = "file" };
+    }
+
+    public static class ApplyArgs
+    {
+        public static readonly MagicOption<string?> Prompt = MagicOptions.Text("--prompt",
+            "Prompt text, in quotes (an ActivScalar or SteerVec run needs its training length).", "the first test prompt", "\"The capital of France is\"");
+        public static readonly MagicOption<double> Beta = MagicOptions.Number("--beta", "Strength β of the intervention (−1 reverses).", 1.0);
+    }
+
+    public static class SweepLoadArgs
+    {
+        public static readonly MagicOption<string?> Dir = MagicOptions.Text("--dir", "The sweep folder (made by actscale sweep plan).", "", "sweeps/ccc") with
+        { Positional = true, TypeHint = "file" };
+    }
 
     public static IReadOnlyList<SubcommandSpec> All { get; } =
     [
-        new("load", "load [--model PATH|NAME] [--device auto|cpu|cuda|cuda:N] [--dtype float32|bfloat16|float16]",
-            "Loads a model: the shipped default when --model is left out, else a checkpoint folder or a Hugging Face name in the local cache.",
-            [
-                new("--model", "Checkpoint folder (config.json, model.safetensors, vocab.json, merges.txt) or cached Hugging Face name.", "the shipped actscale-capitals-ioi", TypeHint: "file"),
-                new("--device", "Where to compute.", "auto", _ => ["auto", "cpu", "cuda", "cuda:0", "cuda:1"]),
-                new("--dtype", "Number type of the weights; bfloat16/float16 only on CUDA.", "float32", _ => ["float32", "bfloat16", "float16"]),
-            ]),
-        new("predict", "predict --prompt \"...\" [--top K]",
-            "Shows the model's top next tokens for a prompt.",
-            [
-                new("--prompt", "The prompt text, in quotes.", Positional: true),
-                new("--top", "How many tokens to list.", "5"),
-            ]),
-        new("data", "data --task ccc|ioi|PATH.jsonl [--train N] [--test N] [--seed S]",
-            "Makes the train and test prompts: Country-Capital Conflicts, Indirect Object Identification, or your own JSONL file (prompt, correct, wrong, split).",
-            [
-                new("--task", "ccc, ioi or the path of a .jsonl file.", "ccc", _ => ["ccc", "ioi"], Positional: true, TypeHint: "file"),
-                new("--train", "Number of training prompts.", "32"),
-                new("--test", "Number of held-out test prompts.", "32"),
-                new("--seed", "Random seed for sampling the prompts.", "0"),
-            ]),
-        new("train", "train [--method activscalar|steervec|dynscalar] [--sites attn_out,mlp_out] [--margin M] [--lambda-f X] [--lambda-m Y] [--steps N] [--lr R] [--batch B] [--seed S] [--name RUN]",
-            "Trains an intervention on the loaded data with one live progress display; Ctrl+C / interrupt keeps the best parameters so far.",
-            [
-                new("--method", "ActivScalar (one scalar per site, layer, position), SteerVec (one vector each) or DynScalar (a probe per site and layer).", "activscalar", _ => ["activscalar", "steervec", "dynscalar"]),
-                new("--sites", "Site kinds to intervene on, comma-separated.", DefaultSites, _ => ["attn_out,mlp_out", "attn_out", "mlp_out", "resid_post"]),
-                new("--margin", "Margin m of the effectiveness term (logits).", Num(Defaults.Margin)),
-                new("--lambda-f", "Weight λ_F of the faithfulness (KL) term.", Num(Defaults.LambdaF)),
-                new("--lambda-m", "Weight λ_M of the ℓ1 minimality term (summed ℓ1).", Num(Defaults.LambdaM)),
-                new("--steps", "Optimisation steps (Adam, minibatches of --batch prompts, each at β = +1 and −1).", Num(Defaults.Steps)),
-                new("--lr", "Adam learning rate.", $"{Num(ActScale.Training.TrainingOptions.DefaultLearningRate(ActScale.Interventions.InterventionMethod.ActivScalar))} (DynScalar {Num(ActScale.Training.TrainingOptions.DefaultLearningRate(ActScale.Interventions.InterventionMethod.DynScalar))})"),
-                new("--batch", "Prompts per minibatch (and per evaluation batch); make it smaller if the device runs out of memory.", Num(Defaults.BatchSize)),
-                new("--seed", "Random seed.", "0"),
-                new("--name", "Name of the run (a C# variable of that name holds it).", "the method's name"),
-            ]),
-        new("heatmap", "heatmap [RUN]",
-            "Plots a run's parameters: α per site × layer and position (tokens on the axis) for ActivScalar, ‖v‖ for SteerVec, |w| for DynScalar.",
-            [new("--run", "The run to plot.", "the last run", RunNames, Positional: true)]),
-        new("compare", "compare [RUN ...]",
-            "A table of train and test metrics and parameter counts, one column per run.",
-            [new("--runs", "Runs to compare.", "all runs", RunNames, Positional: true, Many: true)]),
-        new("sweep", "sweep --param lambda-m|lambda-f|margin|steps|lr --values a,b,c [--method M] [--sites S] [--steps N] [--lr R] [--batch B] [--name PREFIX]",
-            "Trains one run per value and plots effectiveness against minimality and against faithfulness, train and test.",
-            [
-                new("--param", "The hyper-parameter to vary.", "lambda-m", _ => ["lambda-m", "lambda-f", "margin", "steps", "lr"]),
-                new("--values", "Comma-separated values.", Positional: true),
-                new("--method", "Method to train.", "activscalar", _ => ["activscalar", "steervec", "dynscalar"]),
-                new("--sites", "Site kinds.", DefaultSites),
-                new("--steps", "Steps per run.", Num(Defaults.Steps)),
-                new("--lr", "Learning rate.", "the method's default"),
-                new("--batch", "Prompts per minibatch; make it smaller if the device runs out of memory.", Num(Defaults.BatchSize)),
-                new("--seed", "Random seed.", "0"),
-                new("--name", "Prefix of the runs' names.", "sweep"),
-            ]),
-        new("sweep-load", "sweep-load DIR",
-            "Loads a sweep trained by the actscale tool (here or as a Slurm job array): its runs join the session's runs and its trade-off plots are drawn.",
-            [new("--dir", "The sweep folder (made by actscale sweep plan).", Positional: true, TypeHint: "file")]),
-        new("save", "save RUN --path PATH",
-            "Saves a run's parameters and settings to a file that can be loaded again on the same model.",
-            [
-                new("--run", "The run to save.", null, RunNames, Positional: true),
-                new("--path", "File to write.", TypeHint: "file"),
-            ]),
-        new("apply", "apply RUN --prompt \"...\" [--beta B] [--top K]",
-            "Shows the top next tokens before and after applying a run to a prompt.",
-            [
-                new("--run", "The run to apply.", null, RunNames, Positional: true),
-                new("--prompt", "Prompt text, in quotes (an ActivScalar or SteerVec run needs its training length).", "the first test prompt"),
-                new("--beta", "Strength β of the intervention (−1 reverses).", "1"),
-                new("--top", "How many tokens to list.", "5"),
-            ]),
-        new("runs", "runs", "Lists the runs trained in this session.", []),
-        new("help", "help", "Shows every subcommand with its options.", []),
+        new("load", "Loads a model: the shipped default when --model is left out, else a checkpoint folder or a Hugging Face name in the local cache.",
+            [LoadArgs.Model, LoadArgs.Device, LoadArgs.Dtype]),
+        new("predict", "Shows the model's top next tokens for a prompt.", [PredictArgs.Prompt, PredictArgs.Top]),
+        new("data", "Makes the train and test prompts: Country-Capital Conflicts, Indirect Object Identification, or your own JSONL file (prompt, correct, wrong, split).",
+            [DataArgs.Task, DataArgs.Train, DataArgs.Test, DataArgs.Seed]),
+        new("train", "Trains an intervention on the loaded data with one live progress display; Ctrl+C / interrupt keeps the best parameters so far.",
+            [TrainingArgs.Method, TrainingArgs.Sites, TrainArgs.Margin, TrainArgs.LambdaF, TrainArgs.LambdaM, TrainingArgs.Steps, TrainingArgs.LearningRate, TrainingArgs.Batch, TrainingArgs.Seed, TrainArgs.Name]),
+        new("heatmap", "Plots a run's parameters: α per site × layer and position (tokens on the axis) for ActivScalar, ‖v‖ for SteerVec, the probe for DynScalar.",
+            [RunName]),
+        new("compare", "A table of train and test metrics and parameter counts, one column per run.", [CompareArgs.Runs]),
+        new("sweep", "Trains one run per value and plots effectiveness against minimality and against faithfulness, train and test.",
+            [SweepArgs.Param, SweepArgs.Values, TrainingArgs.Method, TrainingArgs.Sites, TrainingArgs.Steps, TrainingArgs.LearningRate, TrainingArgs.Batch, TrainingArgs.Seed, SweepArgs.Name]),
+        new("sweep-load", "Loads a sweep trained by the actscale tool (here or as a Slurm job array): its runs join the session's runs and its trade-off plots are drawn.",
+            [SweepLoadArgs.Dir]),
+        new("save", "Saves a run's parameters and settings to a file that can be loaded again on the same model.", [RunName, SaveArgs.Path]),
+        new("apply", "Shows the top next tokens before and after applying a run to a prompt.", [RunName, ApplyArgs.Prompt, ApplyArgs.Beta, PredictArgs.Top]),
+        new("runs", "Lists the runs trained in this session.", []),
+        new("help", "Shows every subcommand with its options.", []),
     ];
 
     public static SubcommandSpec Find(string name) => All.First(s => s.Name == name);

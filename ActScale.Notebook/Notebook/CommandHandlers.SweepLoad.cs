@@ -1,31 +1,25 @@
 using System.Net;
-using System.Text.Json.Serialization;
+using ActScale.Evaluation;
 using ActScale.Persistence;
 using ActScale.Training;
 using Microsoft.DotNet.Interactive;
 
 namespace ActScale.Notebook;
 
-public sealed class ActScaleSweepLoad : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Dir { get; set; }
-}
+public sealed class ActScaleSweepLoad : ActScaleCommand;
 
 internal sealed partial class CommandHandlers
 {
-    private static readonly string[] SweptParameters = ["lambda-m", "lambda-f", "margin"];
-
     /// <summary>
     /// Brings a sweep trained by the <c>actscale</c> tool (locally or as a Slurm array) into the notebook as if it had
     /// been trained here: every finished setting joins the runs, the rows become a <see cref="SweepResult"/> with the
-    /// unfinished settings as its failures, and the trade-off plots are drawn per method.
+    /// unfinished settings as its failures, and the trade-off plots are drawn per method over the parameter that varies.
     /// </summary>
     public async Task SweepLoad(ActScaleSweepLoad command, KernelInvocationContext context)
     {
         var model = session.RequireModel();
-        if (string.IsNullOrWhiteSpace(command.Dir))
-            throw new UsageException("sweep-load needs the sweep folder: #!actscale sweep-load runs/my-sweep (made by actscale sweep plan, trained by sweep run or on Slurm).");
-        var dir = command.Dir.Trim();
+        var dir = command.Get(CommandCatalog.SweepLoadArgs.Dir)
+            ?? throw new UsageException("sweep-load needs the sweep folder: #!actscale sweep-load runs/my-sweep (made by actscale sweep plan, trained by sweep run or on Slurm).");
         var plan = SweepFolder.ReadPlan(dir);
         var loaded = new List<NotebookRun>();
         var missing = new List<SweepFailure>();
@@ -42,8 +36,7 @@ internal sealed partial class CommandHandlers
         foreach (var record in loaded) session.AddRun(record.Name, record);
         await session.ShareRunsAsync();
 
-        var rows = loaded.SelectMany(r => r.Metrics.Select(m => new SweepRow(r.Run.Options.LambdaM, r.Run.Options.LambdaF, r.Run.Options.Margin, m.Run, m.Method,
-            m.Split, m.Beta, m.Prompts, m.FlipAccuracy, m.MeanLogitDifference, m.MeanSignedLogitDifference, m.Kl, m.L1, m.ParameterCount, m.NonTrivialSites, m.TrainingSeconds))).ToArray();
+        var rows = loaded.SelectMany(Rows).ToArray();
         var result = new SweepResult(rows, missing);
         var name = Path.GetFileName(Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar));
         session.Sweeps[name] = result;
@@ -53,15 +46,18 @@ internal sealed partial class CommandHandlers
                                          "<code>#!actscale runs</code> and the C# variable <code>sweep</code> holds the rows.</div>"), "text/html");
         foreach (var f in missing)
             context.Display(new ActScaleHtml($"<div style=\"color:#b00\">missing: {WebUtility.HtmlEncode(f.Message)}</div>"), "text/html");
-        var param = SweptParameters.FirstOrDefault(p => loaded.Select(r => Swept(r.Run.Options, p)).Distinct().Count() > 1) ?? SweptParameters[0];
-        foreach (var method in loaded.Select(r => r.Run.Method).Distinct())
-        {
-            var ofMethod = new SweepResult(rows.Where(r => r.Method == method.ToString()).ToArray(), []);
-            foreach (var figure in SweepPlots.Figures(ofMethod, param, method))
+        var (param, parameter) = CommandCatalog.SweepArgs.Parameters.FirstOrDefault(p => rows.Select(r => r.Setting(p.Value)).Distinct().Count() > 1,
+            CommandCatalog.SweepArgs.Parameters.First());
+        foreach (var ofMethod in loaded.GroupBy(r => r.Run.Method))
+            foreach (var figure in SweepPlots.Figures(new SweepResult(ofMethod.SelectMany(Rows).ToArray(), []), param, parameter, ofMethod.Key))
                 context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
-        }
     }
 
-    private static double Swept(TrainingOptions options, string parameter) =>
-        parameter switch { "lambda-f" => options.LambdaF, "margin" => options.Margin, _ => options.LambdaM };
+    private static IEnumerable<SweepRow> Rows(NotebookRun record)
+    {
+        var o = record.Run.Options;
+        return record.Metrics.Select(m => new SweepRow(o.Loss.LambdaM, o.Loss.LambdaF, o.Loss.Margin, m.Run, m.Method, m.Split, m.Beta, m.Prompts,
+            m.FlipAccuracy, m.MeanLogitDifference, m.MeanSignedLogitDifference, m.Kl, m.L1, m.ParameterCount, m.NonTrivialSites, m.TrainingSeconds,
+            o.Steps, o.LearningRate));
+    }
 }

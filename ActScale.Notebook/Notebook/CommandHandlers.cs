@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.DotNet.Interactive;
 using ActScale.Model;
+using static ActScale.Notebook.CommandCatalog;
 
 namespace ActScale.Notebook;
 
@@ -20,7 +21,7 @@ internal sealed partial class CommandHandlers(NotebookSession session)
         LanguageModel model;
         try
         {
-            model = await Task.Run(() => LanguageModel.Load(command.Model, command.Device ?? "auto", command.Dtype ?? "float32", notices.Add));
+            model = await Task.Run(() => LanguageModel.Load(command.Get(LoadArgs.Model), command.Get(LoadArgs.Device), command.Get(LoadArgs.Dtype), notices.Add));
         }
         catch (DirectoryNotFoundException e) { throw new UsageException(e.Message); }
         var previous = session.Model;
@@ -39,11 +40,10 @@ internal sealed partial class CommandHandlers(NotebookSession session)
     public Task Predict(ActScalePredict command, KernelInvocationContext context)
     {
         var model = session.RequireModel();
-        var top = Options.Int(command.Top, "--top", 5, 1, 100);
-        if (string.IsNullOrWhiteSpace(command.Prompt))
-            throw new UsageException("predict needs a prompt: #!actscale predict --prompt \"The capital of France is\"");
-        var guesses = Predictions.Top(model, command.Prompt, top);
-        context.Display(new ActScaleHtml(Predictions.Html(command.Prompt, guesses)), "text/html");
+        var top = command.Get(PredictArgs.Top);
+        var prompt = command.Get(PredictArgs.Prompt)
+            ?? throw new UsageException("predict needs a prompt: #!actscale predict --prompt \"The capital of France is\"");
+        context.Display(new ActScaleHtml(Predictions.Html(prompt, Predictions.Top(model, prompt, top))), "text/html");
         return Task.CompletedTask;
     }
 }

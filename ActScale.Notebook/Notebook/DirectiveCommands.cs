@@ -5,17 +5,39 @@ using Microsoft.DotNet.Interactive.Commands;
 namespace ActScale.Notebook;
 
 /// <summary>
-/// The kernel commands behind <c>#!actscale SUBCOMMAND</c>. The kernel's directive parser turns
-/// <c>--lambda-f 0.5</c> into the JSON property <c>lambdaF</c>; every option arrives as text here and is
-/// checked by <see cref="Options"/>, so a bad value becomes a message that says what to type instead of a
-/// JSON binding error.
+/// The kernel commands behind <c>#!actscale SUBCOMMAND</c>, one empty type per subcommand (the kernel routes by type).
+/// The kernel's directive parser turns <c>--lambda-f 0.5</c> into the JSON property <c>lambdaF</c>; every value lands
+/// in <see cref="Values"/> and is read as text through its <see cref="MagicOption{T}"/>, so a bad value becomes a
+/// message that says what to type instead of a JSON binding error.
 /// </summary>
 public abstract class ActScaleCommand : KernelCommand
 {
-    [JsonConverter(typeof(LooseStringConverter))] public string? Help { get; set; }
+    /// <summary>Every value the parser passed, by JSON property name.</summary>
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Values { get; set; }
 
-    /// <summary>Whatever the parser passed that no property takes: an option the subcommand does not have.</summary>
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; set; }
+    /// <summary>The value of <paramref name="option"/>, parsed and range-checked by its declaration.</summary>
+    public T Get<T>(MagicOption<T> option) => option.Read(Text(option.JsonName));
+
+    /// <summary>Whether --help was typed.</summary>
+    public bool WantsHelp => Options.Flag(Text("help"));
+
+    private string? Text(string jsonName) =>
+        Values?.FirstOrDefault(kv => string.Equals(kv.Key, jsonName, StringComparison.OrdinalIgnoreCase)).Value is { ValueKind: not JsonValueKind.Undefined } value
+            ? LooseText(value) : null;
+
+    /// <summary>
+    /// Any JSON value as its text: the parser sends <c>--steps 50</c> as a number, <c>--help</c> as true and
+    /// <c>--sites [a,b]</c> as an array; the options want what the user typed.
+    /// </summary>
+    private static string? LooseText(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Null => null,
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        JsonValueKind.Array => string.Join(",", value.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText())),
+        _ => value.GetRawText(),
+    };
 
     private static readonly HashSet<string> ParserProperties = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -29,8 +51,8 @@ public abstract class ActScaleCommand : KernelCommand
     public IEnumerable<string> UnknownOptions(string subcommand, IEnumerable<string> known)
     {
         var knownSet = new HashSet<string>(known, StringComparer.OrdinalIgnoreCase) { "--help" };
-        var fromJson = (Unknown?.Keys ?? Enumerable.Empty<string>())
-            .Where(k => !ParserProperties.Contains(k))
+        var fromJson = (Values?.Keys ?? Enumerable.Empty<string>())
+            .Where(k => !ParserProperties.Contains(k) && !k.Equals("help", StringComparison.OrdinalIgnoreCase))
             .Select(k => "--" + System.Text.RegularExpressions.Regex.Replace(k, "([A-Z])", m => "-" + m.Value.ToLowerInvariant()));
         return fromJson.Concat(TypedOptionNames(subcommand)).Where(o => !knownSet.Contains(o)).Distinct();
     }
@@ -110,110 +132,14 @@ public abstract class ActScaleCommand : KernelCommand
     }
 }
 
-public sealed class ActScaleLoad : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Model { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Device { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Dtype { get; set; }
-}
-
-public sealed class ActScaleData : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Task { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Train { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Test { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Seed { get; set; }
-}
-
-public sealed class ActScaleTrain : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Method { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Sites { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Margin { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? LambdaF { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? LambdaM { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Steps { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Lr { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Batch { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Seed { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Name { get; set; }
-}
-
-public sealed class ActScaleHeatmap : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Run { get; set; }
-}
-
-public sealed class ActScaleCompare : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Runs { get; set; }
-}
-
-public sealed class ActScaleSweep : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Method { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Param { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Values { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Sites { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Steps { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Lr { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Batch { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Seed { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Name { get; set; }
-}
-
-public sealed class ActScaleSave : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Run { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Path { get; set; }
-}
-
-public sealed class ActScaleApply : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Run { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Prompt { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Beta { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Top { get; set; }
-}
-
-public sealed class ActScalePredict : ActScaleCommand
-{
-    [JsonConverter(typeof(LooseStringConverter))] public string? Prompt { get; set; }
-    [JsonConverter(typeof(LooseStringConverter))] public string? Top { get; set; }
-}
-
-public sealed class ActScaleRuns : ActScaleCommand
-{
-}
-
-/// <summary>
-/// Reads any JSON token as its text: the parser sends <c>--steps 50</c> as a number, <c>--help</c> as
-/// true and <c>--sites [a,b]</c> as an array; the handlers want what the user typed.
-/// </summary>
-public sealed class LooseStringConverter : JsonConverter<string?>
-{
-    public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        switch (reader.TokenType)
-        {
-            case JsonTokenType.Null: return null;
-            case JsonTokenType.String: return reader.GetString();
-            case JsonTokenType.True: return "true";
-            case JsonTokenType.False: return "false";
-            case JsonTokenType.Number:
-                using (var number = JsonDocument.ParseValue(ref reader)) return number.RootElement.GetRawText();
-            default:
-                using (var other = JsonDocument.ParseValue(ref reader))
-                {
-                    if (other.RootElement.ValueKind == JsonValueKind.Array)
-                        return string.Join(",", other.RootElement.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : e.GetRawText()));
-                    return other.RootElement.GetRawText();
-                }
-        }
-    }
-
-    public override void Write(Utf8JsonWriter writer, string? value, JsonSerializerOptions options)
-    {
-        if (value is null) writer.WriteNullValue(); else writer.WriteStringValue(value);
-    }
-}
+public sealed class ActScaleHelp : ActScaleCommand;
+public sealed class ActScaleLoad : ActScaleCommand;
+public sealed class ActScaleData : ActScaleCommand;
+public sealed class ActScaleTrain : ActScaleCommand;
+public sealed class ActScaleHeatmap : ActScaleCommand;
+public sealed class ActScaleCompare : ActScaleCommand;
+public sealed class ActScaleSweep : ActScaleCommand;
+public sealed class ActScaleSave : ActScaleCommand;
+public sealed class ActScaleApply : ActScaleCommand;
+public sealed class ActScalePredict : ActScaleCommand;
+public sealed class ActScaleRuns : ActScaleCommand;

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
+using ActScale.Evaluation;
 using ActScale.Interventions;
 using ActScale.Model;
+using ActScale.Objective;
 using ActScale.Tasks;
 using ActScale.Training;
 using Microsoft.DotNet.Interactive;
@@ -56,7 +58,7 @@ public sealed class NotebookSession
     {
         var model = RequireModel();
         if (Examples is null) throw new UsageException("No prompts yet. Run `#!actscale data --task ccc` (or ioi, or a .jsonl file) first.");
-        bool positional = Intervention.IsPositional(method);
+        bool positional = method.IsPositional;
         if (_prepared.TryGetValue(positional, out var cached) && cached.Task.ModelIdentity == model.Identity) return cached;
         var examples = Examples;
         string? note = null;
@@ -66,7 +68,7 @@ public sealed class NotebookSession
             examples = kept;
             note = $"{method} needs one prompt length: {dropped}.";
         }
-        var task = PreparedTask.Prepare(model, examples, positional, method.ToString());
+        var task = PreparedTask.Prepare(model, examples, positional, method.Name);
         _prepared[positional] = (task, note);
         return (task, note);
     }
@@ -132,8 +134,6 @@ public sealed class NotebookSession
             throw new UsageException($"There is no run named '{key}'. Runs in this session: {string.Join(", ", _order)}.");
         return run as T ?? throw new UsageException($"Run '{key}' is not a trained run.");
     }
-
-    internal IEnumerable<(string Name, object Run)> AllRuns() => _order.Select(n => (n, _runs[n]));
 
     /// <summary>Only one training at a time: a second train is refused, not queued.</summary>
     internal IDisposable BeginTraining(string what)

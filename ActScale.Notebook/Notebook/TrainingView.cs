@@ -16,7 +16,7 @@ internal static class TrainingView
         html.Append($"<div style=\"width:320px;height:10px;border:1px solid #888;display:inline-block\"><div style=\"width:{(fraction * 100).ToString("F0", CultureInfo.InvariantCulture)}%;height:100%;background:#4a7\"></div></div> ");
         if (p is null) html.Append($"step 0/{options.Steps}");
         else
-            html.Append($"step {p.Step}/{p.TotalSteps} · loss {p.Loss:G4} (effectiveness {p.Effectiveness:G4}, KL {p.Faithfulness:G4}, ℓ1 {p.L1:G4}; loss = eff + {options.LambdaF:G3}·KL + {options.LambdaM:G3}·ℓ1) · " +
+            html.Append($"step {p.Step}/{p.TotalSteps} · loss {p.Loss:G4} (effectiveness {p.Effectiveness:G4}, KL {p.Faithfulness:G4}, ℓ1 {p.L1:G4}; loss = eff + {options.Loss.LambdaF:G3}·KL + {options.Loss.LambdaM:G3}·ℓ1) · " +
                         $"{p.Elapsed.TotalSeconds:F1} s, ETA {p.Eta.TotalSeconds:F0} s");
         html.Append($" · <i>{WebUtility.HtmlEncode(state)}</i></div>");
         return html.ToString();

@@ -1,7 +1,6 @@
 using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Model;
-using ActScale.Tasks;
 using static TorchSharp.torch;
 
 namespace ActScale.Objective;
@@ -16,41 +15,32 @@ public sealed record ObjectiveTerms(double Loss, double Effectiveness, double Fa
 public static class ObjectiveFunction
 {
     /// <summary>The four tensors (loss, L_E, L_F, ℓ1) for <paramref name="rows"/> of <paramref name="split"/>; the caller's dispose scope owns them.</summary>
-    internal static (Tensor Loss, Tensor Effectiveness, Tensor Faithfulness, Tensor L1) Compute(TransformerModel model, HookSet hooks,
-        Intervention intervention, PreparedSplit split, Tensor rows, double margin, double lambdaF, double lambdaM, L1Reduction reduction)
+    internal static (Tensor Loss, Tensor Effectiveness, Tensor Faithfulness, Tensor L1) Compute(TransformerModel model, Intervention intervention,
+        PreparedSplit split, Tensor rows, LossSettings settings)
     {
         var both = cat([rows, rows]);
         int n = (int)rows.shape[0];
-        var betaVector = cat([ones(n, device: rows.device), -ones(n, device: rows.device)]);
-        var previous = intervention.BetaRows;
-        intervention.BetaRows = betaVector.view(-1, 1, 1);
-        try
-        {
-            var correct = split.Correct.index_select(0, both);
-            var wrong = split.Wrong.index_select(0, both);
-            var logits = LastToken.Logits(model, split.Ids.index_select(0, both), split.LastIndex.index_select(0, both), hooks);
-            var effectiveness = Losses.Effectiveness(Losses.LogitDifference(logits, correct, wrong), betaVector, margin);
-            var faithfulness = Losses.Faithfulness(split.CleanLogProbs.index_select(0, both), logits, correct, wrong);
-            var l1 = Losses.Minimality(intervention.Parameters, reduction);
-            var loss = effectiveness + lambdaF * faithfulness + lambdaM * l1;
-            return (loss, effectiveness, faithfulness, l1);
-        }
-        finally
-        {
-            intervention.BetaRows = previous;
-        }
+        var beta = cat([ones(n, device: rows.device), -ones(n, device: rows.device)]);
+        var hooks = new HookSet();
+        using var attached = intervention.Attach(hooks, beta.view(-1, 1, 1));
+        var correct = split.Correct.index_select(0, both);
+        var wrong = split.Wrong.index_select(0, both);
+        var logits = LastToken.Logits(model, split.Ids.index_select(0, both), split.LastIndex.index_select(0, both), hooks);
+        var effectiveness = Losses.Effectiveness(Losses.LogitDifference(logits, correct, wrong), beta, settings.Margin);
+        var faithfulness = Losses.Faithfulness(split.CleanLogProbs.index_select(0, both), logits, correct, wrong);
+        var l1 = Losses.Minimality(intervention.Parameters, settings.L1);
+        var loss = effectiveness + settings.LambdaF * faithfulness + settings.LambdaM * l1;
+        return (loss, effectiveness, faithfulness, l1);
     }
 
     /// <summary>The objective of <paramref name="intervention"/> on a whole split, without gradients.</summary>
-    public static ObjectiveTerms Evaluate(LanguageModel model, Intervention intervention, PreparedSplit split, double margin, double lambdaF,
-        double lambdaM, L1Reduction reduction = L1Reduction.Sum)
+    public static ObjectiveTerms Evaluate(LanguageModel model, Intervention intervention, PreparedSplit split, LossSettings settings)
     {
+        settings.Check();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var hooks = new HookSet();
-        using var attached = intervention.Attach(hooks);
         var rows = arange(split.Count, dtype: ScalarType.Int64, device: model.Device);
-        var (loss, e, f, l1) = Compute(model.Transformer, hooks, intervention, split, rows, margin, lambdaF, lambdaM, reduction);
+        var (loss, e, f, l1) = Compute(model.Transformer, intervention, split, rows, settings);
         var v = stack([loss, e, f, l1]).cpu().data<float>().ToArray();
         return new ObjectiveTerms(v[0], v[1], v[2], v[3]);
     }

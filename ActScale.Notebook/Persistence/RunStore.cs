@@ -47,8 +47,8 @@ public static class RunStore
             ["training_seconds"] = run.TrainingTime.TotalSeconds,
             ["options"] = new JsonObject
             {
-                ["learning_rate"] = o.Rate, ["steps"] = o.Steps, ["batch_size"] = o.BatchSize, ["seed"] = o.Seed,
-                ["margin"] = o.Margin, ["lambda_f"] = o.LambdaF, ["lambda_m"] = o.LambdaM, ["l1"] = o.L1.ToString(),
+                ["learning_rate"] = o.LearningRate, ["steps"] = o.Steps, ["batch_size"] = o.BatchSize, ["seed"] = o.Seed,
+                ["margin"] = o.Loss.Margin, ["lambda_f"] = o.Loss.LambdaF, ["lambda_m"] = o.Loss.LambdaM, ["l1"] = o.Loss.L1.ToString(),
                 ["report_every"] = o.ReportEvery,
             },
             ["saved_utc"] = DateTime.UtcNow.ToString("O"),
@@ -102,15 +102,22 @@ public static class RunStore
         if (identity != model.Identity)
             throw new InvalidOperationException($"The run in '{json}' was trained on model '{identity}', but the model given is '{model.Identity}'. " +
                                                 "Load the model it was trained on.");
-        var method = Enum.Parse<InterventionMethod>(Get<string>("method"));
+        var method = InterventionRegistry.Get(Get<string>("method"));
         var kinds = meta["site_kinds"]!.AsArray().Select(n => Site.ParseKind(n!.GetValue<string>())).ToArray();
         var opts = meta["options"] as JsonObject ?? new JsonObject();
-        var d = new TrainingOptions();
+        var d = new TrainingOptions { Method = method };
         double D(string k, double fallback) => opts[k]?.GetValue<double>() ?? fallback;
         int I(string k, int fallback) => opts[k]?.GetValue<int>() ?? fallback;
-        var options = new TrainingOptions(method, kinds, D("learning_rate", TrainingOptions.DefaultLearningRate(method)), I("steps", d.Steps), I("batch_size", d.BatchSize),
-            I("seed", d.Seed), D("margin", d.Margin), D("lambda_f", d.LambdaF), D("lambda_m", d.LambdaM),
-            opts["l1"] is JsonNode l1 ? Enum.Parse<L1Reduction>(l1.GetValue<string>()) : d.L1, I("report_every", d.ReportEvery));
+        var options = d with
+        {
+            SiteKinds = kinds, LearningRate = D("learning_rate", d.LearningRate), Steps = I("steps", d.Steps), BatchSize = I("batch_size", d.BatchSize),
+            Seed = I("seed", d.Seed), ReportEvery = I("report_every", d.ReportEvery),
+            Loss = new LossSettings
+            {
+                Margin = D("margin", d.Loss.Margin), LambdaF = D("lambda_f", d.Loss.LambdaF), LambdaM = D("lambda_m", d.Loss.LambdaM),
+                L1 = opts["l1"] is JsonNode l1 ? Enum.Parse<L1Reduction>(l1.GetValue<string>()) : d.Loss.L1,
+            },
+        };
         var weights = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(json))!, Get<string>("parameters_file"));
         if (!File.Exists(weights)) throw new FileNotFoundException($"'{json}' names parameters file '{weights}', which is missing.", weights);
         if (meta["parameters_sha256"] is JsonNode recorded && recorded.GetValue<string>() != Sha256(weights))

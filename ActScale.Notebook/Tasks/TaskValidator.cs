@@ -32,7 +32,7 @@ public static class TaskValidator
             if (!splits.Contains(required))
                 Problem($"No prompt has split \"{required}\"; splits found: {string.Join(", ", splits.Select(s => $"\"{s}\""))}.");
 
-        var lengths = new Dictionary<int, int>();
+        var lengths = new List<int>();
         for (int i = 0; i < examples.Count; i++)
         {
             var e = examples[i];
@@ -41,7 +41,7 @@ public static class TaskValidator
             if (promptIds.Length == 0) Problem($"{where} is empty.");
             else if (promptIds.Length > contextLength)
                 Problem($"{where} has {promptIds.Length} tokens but the model's context holds {contextLength}. Shorten it.");
-            lengths[promptIds.Length] = lengths.GetValueOrDefault(promptIds.Length) + 1;
+            lengths.Add(promptIds.Length);
             foreach (var (role, answer) in new[] { ("correct", e.Correct), ("wrong", e.Wrong) })
             {
                 var ids = tokenizer.Encode(answer);
@@ -52,10 +52,7 @@ public static class TaskValidator
             if (e.Correct == e.Wrong)
                 Problem($"{where}: the correct and the wrong answer are both \"{e.Correct}\"; they must differ.");
         }
-        if (samePromptLength && lengths.Count > 1)
-            Problem($"{methodName} ties its parameters to token positions, so every prompt must have the same number of tokens, " +
-                    $"but lengths {string.Join(", ", lengths.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} ({kv.Value} prompts)"))} were found. " +
-                    "Use DynScalar, which works for any length, or keep one length with TaskValidator.KeepOneLength(examples, tokenizer).");
+        if (samePromptLength && PromptLayoutRule.Violation(methodName, null, lengths, "the task") is string layout) Problem(layout);
         if (problems.Count > 0)
             throw new TaskDataException(string.Join(Environment.NewLine, problems) + (extra > 0 ? $"{Environment.NewLine}... and {extra} more problems." : ""));
     }

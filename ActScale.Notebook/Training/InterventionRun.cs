@@ -1,4 +1,3 @@
-using ActScale.Evaluation;
 using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Model;
@@ -17,25 +16,25 @@ public sealed class InterventionRun : IDisposable
         string[] tokenLabels, Tensor parameters, bool cancelled = false, int stepsCompleted = 0, TimeSpan trainingTime = default,
         IReadOnlyList<TrainingProgress>? history = null)
     {
-        var expected = Intervention.ParameterShape(options.Method, options.Sites.Count, layerCount, width, promptLength);
-        if (!parameters.shape.SequenceEqual(expected))
-            throw new ArgumentException($"{options.Method} parameters must have shape [{string.Join(", ", expected)}]; got [{string.Join(", ", parameters.shape)}].");
-        Name = name; Options = options; ModelIdentity = modelIdentity; LayerCount = layerCount; Width = width;
-        PromptLength = Intervention.IsPositional(options.Method) ? promptLength : null;
+        var method = options.Method;
+        Layout = new InterventionLayout(options.SiteKinds, layerCount, width, method.IsPositional ? promptLength : null);
+        Intervention.CheckShape(method, Layout, parameters);
+        Name = name; Options = options; ModelIdentity = modelIdentity;
         TokenLabels = tokenLabels; Parameters = parameters.DetachFromDisposeScope(); Cancelled = cancelled; StepsCompleted = stepsCompleted;
         TrainingTime = trainingTime; History = history ?? [];
     }
 
     public string Name { get; }
     public InterventionMethod Method => Options.Method;
-    public IReadOnlyList<SiteKind> SiteKinds => Options.Sites;
+    public IReadOnlyList<SiteKind> SiteKinds => Options.SiteKinds;
     public TrainingOptions Options { get; }
+    public InterventionLayout Layout { get; }
     /// <summary><see cref="Model.LanguageModel.Identity"/> of the model it was trained on.</summary>
     public string ModelIdentity { get; }
-    public int LayerCount { get; }
-    public int Width { get; }
-    /// <summary>Prompt length the positional methods are tied to; null for DynScalar.</summary>
-    public int? PromptLength { get; }
+    public int LayerCount => Layout.LayerCount;
+    public int Width => Layout.Width;
+    /// <summary>Prompt length the positional methods are tied to; null for the others.</summary>
+    public int? PromptLength => Layout.PromptLength;
     /// <summary>Token strings of a representative training prompt (heatmap columns).</summary>
     public string[] TokenLabels { get; }
     public Tensor Parameters { get; }
@@ -53,7 +52,6 @@ public sealed class InterventionRun : IDisposable
         return Parameters.abs().sum().cpu().item<float>();
     }
 
-    /// <summary>A live intervention with a copy of these parameters, on <paramref name="device"/> (caller disposes it).</summary>
     /// <summary>Refuses a model other than the one this run was trained on (both identities are named).</summary>
     public void EnsureTrainedOn(LanguageModel model)
     {
@@ -61,33 +59,19 @@ public sealed class InterventionRun : IDisposable
             throw new ArgumentException($"Run '{Name}' was trained on model '{ModelIdentity}' but this model is '{model.Identity}'.");
     }
 
-    public Intervention CreateIntervention(Device device) =>
-        Intervention.FromValues(Method, SiteKinds, LayerCount, Width, PromptLength, Parameters, device);
+    /// <summary>A live intervention with a copy of these parameters, on <paramref name="device"/> (caller disposes it).</summary>
+    public Intervention CreateIntervention(Device device) => Intervention.FromValues(Method, Layout, Parameters, device);
 
-    /// <summary>Row label of (layer, site kind index): "L3 attn_out".</summary>
-    public string RowLabel(int layer, int site) => $"L{layer} {Site.KindName(SiteKinds[site])}";
+    /// <summary>The method's signed effect map as [site, layer, column] (see <see cref="InterventionMethod.Effect"/>).</summary>
+    public float[,,] Effect() => EffectArray(abs: false);
+
+    /// <summary>The effect's magnitude per [site, layer, column], which counts non-trivial sites.</summary>
+    public float[,,] Magnitudes() => EffectArray(abs: true);
 
     /// <summary>
-    /// Per-(site kind, layer, column) effect magnitude used to count non-trivial sites: |α| (ActivScalar), ‖v‖₂
-    /// (SteerVec), and for DynScalar two columns ‖w‖₂ and |b|. Layout [site, layer, column].
+    /// Number of sites whose magnitude exceeds <paramref name="threshold"/>: (site kind, layer, position) for positional
+    /// methods; for the others (site kind, layer), counted once when any of its columns does.
     /// </summary>
-    public float[,,] Magnitudes()
-    {
-        using var scope = NewDisposeScope();
-        var m = Method switch
-        {
-            InterventionMethod.ActivScalar => Parameters.abs(),
-            InterventionMethod.SteerVec => Parameters.norm(3),
-            _ => stack([Parameters.narrow(2, 0, Width).norm(2), Parameters.select(2, Width).abs()], 2),
-        };
-        var data = m.cpu().data<float>().ToArray();
-        int s = (int)m.shape[0], l = (int)m.shape[1], c = (int)m.shape[2];
-        var result = new float[s, l, c];
-        Buffer.BlockCopy(data, 0, result, 0, data.Length * sizeof(float));
-        return result;
-    }
-
-    /// <summary>Number of (site kind, layer, position) sites — (site kind, layer) probes for DynScalar — whose magnitude exceeds <paramref name="threshold"/>.</summary>
     public int NonTrivialSites(double threshold)
     {
         var m = Magnitudes();
@@ -95,47 +79,21 @@ public sealed class InterventionRun : IDisposable
         for (int s = 0; s < m.GetLength(0); s++)
             for (int l = 0; l < m.GetLength(1); l++)
             {
-                if (Method == InterventionMethod.DynScalar) { if (m[s, l, 0] > threshold || m[s, l, 1] > threshold) count++; }
-                else for (int i = 0; i < m.GetLength(2); i++) if (m[s, l, i] > threshold) count++;
+                int above = Enumerable.Range(0, m.GetLength(2)).Count(c => m[s, l, c] > threshold);
+                count += Method.IsPositional ? above : Math.Min(above, 1);
             }
         return count;
     }
 
-    /// <summary>
-    /// The parameters as a heatmap, rows "L{layer} {site}" in model order, columns the training prompt's tokens:
-    /// α itself for ActivScalar (neutral 0; negative reverses), ‖v‖₂ for SteerVec (neutral 0), and for DynScalar the
-    /// probe's ‖w‖₂ and b per (site, layer) (neutral 0).
-    /// </summary>
-    public HeatmapView Heatmap()
+    private float[,,] EffectArray(bool abs)
     {
         using var scope = NewDisposeScope();
-        Tensor values;
-        string[] columns;
-        string valueName;
-        switch (Method)
-        {
-            case InterventionMethod.ActivScalar:
-                values = Parameters; columns = TokenLabels; valueName = "α"; break;
-            case InterventionMethod.SteerVec:
-                values = Parameters.norm(3); columns = TokenLabels; valueName = "‖v‖₂"; break;
-            default:
-                values = stack([Parameters.narrow(2, 0, Width).norm(2), Parameters.select(2, Width)], 2);
-                columns = ["‖w‖₂", "b"]; valueName = "probe (‖w‖₂, b)"; break;
-        }
-        // [site, layer, column] → rows ordered layer-major: L0 attn_out, L0 mlp_out, L1 attn_out, ...
-        var data = values.transpose(0, 1).contiguous().cpu().data<float>().ToArray();
-        int sites = SiteKinds.Count, cols = (int)values.shape[2];
-        var matrix = new double[LayerCount * sites, cols];
-        var rows = new string[LayerCount * sites];
-        for (int l = 0; l < LayerCount; l++)
-            for (int s = 0; s < sites; s++)
-            {
-                int r = l * sites + s;
-                rows[r] = RowLabel(l, s);
-                for (int c = 0; c < cols; c++) matrix[r, c] = data[r * cols + c];
-            }
-        if (columns.Length != cols) columns = Enumerable.Range(0, cols).Select(i => i < columns.Length ? columns[i] : $"pos {i}").ToArray();
-        return new HeatmapView($"{Name}: {Method} {valueName}", valueName, matrix, rows, columns, 0.0);
+        var effect = Method.Effect(Parameters);
+        var m = abs ? effect.abs() : effect;
+        var data = m.contiguous().cpu().data<float>().ToArray();
+        var result = new float[m.shape[0], m.shape[1], m.shape[2]];
+        Buffer.BlockCopy(data, 0, result, 0, data.Length * sizeof(float));
+        return result;
     }
 
     public override string ToString() =>

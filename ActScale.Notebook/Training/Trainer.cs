@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Model;
 using ActScale.Objective;
@@ -30,7 +29,7 @@ public static class Trainer
         string? name = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         options ??= new TrainingOptions();
-        using var task = PreparedTask.Prepare(model, examples, Intervention.IsPositional(options.Method), options.Method.ToString());
+        using var task = PreparedTask.Prepare(model, examples, options.Method.IsPositional, options.Method.Name);
         return Train(model, task, options, name, progress, cancellation);
     }
 
@@ -41,13 +40,8 @@ public static class Trainer
         options.Check();
         if (task.ModelIdentity != model.Identity)
             throw new ArgumentException($"The task was prepared for model '{task.ModelIdentity}' but training uses '{model.Identity}'. Prepare it again for this model.");
-        bool positional = Intervention.IsPositional(options.Method);
-        if (positional && task.PromptLength is null)
-        {
-            var lengths = task.Splits.Values.SelectMany(s => s.Tokens).Select(t => t.Length).Distinct().Order();
-            throw new TaskDataException($"{options.Method} needs every prompt to have one length; this task has lengths {string.Join(", ", lengths)}. " +
-                                        "Use DynScalar, or keep one length with TaskValidator.KeepOneLength.");
-        }
+        if (options.Method.IsPositional)
+            PromptLayoutRule.Check(options.Method.Name, null, task.Splits.Values.SelectMany(s => s.Tokens).Select(t => t.Length), "the task");
         lock (Busy)
         {
             if (!Busy.Add(model.Transformer))
@@ -88,12 +82,10 @@ public static class Trainer
         }
         var schedule = tensor(indices, [options.Steps, batch], device: device);
 
-        using var intervention = Intervention.Create(options.Method, options.Sites, model.Config.LayerCount, model.Config.Width,
-            task.PromptLength, device);
+        using var intervention = Intervention.Create(options.Method,
+            new InterventionLayout(options.SiteKinds, model.Config.LayerCount, model.Config.Width, task.PromptLength), device);
         var parameters = intervention.Parameters;
-        using var optimizer = optim.Adam([parameters], options.Rate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
-        var hooks = new HookSet();
-        using var attached = intervention.Attach(hooks);
+        using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
         var best = parameters.detach().clone();
         var lastGood = parameters.detach().clone();
         var bestLoss = full(1, double.PositiveInfinity, ScalarType.Float32, device).squeeze();
@@ -110,8 +102,7 @@ public static class Trainer
             if (cancellation.IsCancellationRequested) { cancelled = true; break; }
             using var scope = NewDisposeScope();
             var single = schedule[step];
-            var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, hooks, intervention, train, single,
-                options.Margin, options.LambdaF, options.LambdaM, options.L1);
+            var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, intervention, train, single, options.Loss);
             optimizer.zero_grad();
             loss.backward();
             using (no_grad())

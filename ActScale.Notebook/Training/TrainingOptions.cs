@@ -5,51 +5,52 @@ using ActScale.Objective;
 namespace ActScale.Training;
 
 /// <summary>
-/// Everything a training run depends on, with ActScale's defaults [ours unless noted; see docs/method.md]:
-/// method ActivScalar; site kinds attn_out and mlp_out on every layer and position [paper]; Adam (β₁ 0.9,
-/// β₂ 0.999, ε 1e-8) with learning rate 0.01 (DynScalar 0.001; see <see cref="DefaultLearningRate"/>) for 200 steps on minibatches of 32 prompts (each run at β = +1 and
-/// β = −1); margin m = 1 logit; λ_F = 1; λ_M = 1e-3 on the summed ℓ1; progress every 10 steps; seed 0.
+/// Everything a training run depends on, with ActScale's defaults [ours unless noted; see docs/method.md]: method
+/// ActivScalar; site kinds attn_out and mlp_out on every layer and position [paper]; Adam (β₁ 0.9, β₂ 0.999, ε 1e-8)
+/// at the method's default learning rate (<see cref="InterventionMethod.DefaultLearningRate"/>) for 200 steps on
+/// minibatches of 32 prompts (each run at β = +1 and β = −1); the loss weights of <see cref="LossSettings"/>; progress
+/// every 10 steps; seed 0. Set values by name: <c>new TrainingOptions { Steps = 50, Loss = new() { LambdaM = 0 } }</c>.
 /// </summary>
-public sealed record TrainingOptions(
-    InterventionMethod Method = InterventionMethod.ActivScalar,
-    SiteKind[]? SiteKinds = null,
-    double? LearningRate = null,
-    int Steps = 200,
-    int BatchSize = 32,
-    int Seed = 0,
-    double Margin = 1.0,
-    double LambdaF = 1.0,
-    double LambdaM = 1e-3,
-    L1Reduction L1 = L1Reduction.Sum,
-    int ReportEvery = 10)
+public sealed record TrainingOptions
 {
     public static readonly SiteKind[] DefaultSiteKinds = [SiteKind.AttnOut, SiteKind.MlpOut];
 
-    /// <summary>
-    /// Learning rate used when <see cref="LearningRate"/> is null: 0.01 for ActivScalar and SteerVec; 0.001 for DynScalar,
-    /// whose α = w·h moves by about lr·‖h‖₁ per Adam step (so its probes need smaller steps).
-    /// </summary>
-    public static double DefaultLearningRate(InterventionMethod method) => method == InterventionMethod.DynScalar ? 1e-3 : 1e-2;
+    private readonly double? _learningRate;
 
-    /// <summary>The learning rate in use: <see cref="LearningRate"/>, or the method's default.</summary>
-    public double Rate => LearningRate ?? DefaultLearningRate(Method);
+    public InterventionMethod Method { get; init; } = InterventionMethod.ActivScalar;
+    public IReadOnlyList<SiteKind> SiteKinds { get; init; } = DefaultSiteKinds;
 
-    /// <summary>The site kinds in use (<see cref="DefaultSiteKinds"/> when none were given).</summary>
-    public IReadOnlyList<SiteKind> Sites => SiteKinds is { Length: > 0 } kinds ? kinds : DefaultSiteKinds;
+    /// <summary>Adam's learning rate: the one set, or else the method's default (so it follows a later change of <see cref="Method"/>).</summary>
+    public double LearningRate
+    {
+        get => _learningRate ?? Method.DefaultLearningRate;
+        init => _learningRate = value;
+    }
 
-    internal void Check()
+    public int Steps { get; init; } = 200;
+    public int BatchSize { get; init; } = 32;
+    public int Seed { get; init; }
+    public LossSettings Loss { get; init; } = new();
+    public int ReportEvery { get; init; } = 10;
+
+    /// <summary>Throws when a value is out of range; the message names the property.</summary>
+    public void Check()
     {
         if (Steps < 0) throw new ArgumentException($"Steps must be ≥ 0; got {Steps}.");
         if (BatchSize < 1) throw new ArgumentException($"BatchSize must be ≥ 1; got {BatchSize}.");
-        if (!(Rate > 0) || double.IsInfinity(Rate)) throw new ArgumentException($"LearningRate must be a positive number; got {Rate}.");
-        if (LambdaF < 0 || LambdaM < 0 || double.IsNaN(LambdaF) || double.IsNaN(LambdaM))
-            throw new ArgumentException($"LambdaF and LambdaM must be ≥ 0; got {LambdaF} and {LambdaM}.");
+        CheckLearningRate(LearningRate);
         if (ReportEvery < 1) throw new ArgumentException($"ReportEvery must be ≥ 1; got {ReportEvery}.");
+        Loss.Check();
+    }
+
+    /// <summary>The one range check of the learning rate (a positive, finite number), for options and for typed values.</summary>
+    public static void CheckLearningRate(double rate)
+    {
+        if (!(rate > 0) || double.IsInfinity(rate)) throw new ArgumentException($"LearningRate must be a positive number; got {rate}.");
     }
 
     public override string ToString() =>
-        $"{Method} sites=[{string.Join(",", Sites.Select(Site.KindName))}] lr={Rate} steps={Steps} batch={BatchSize} seed={Seed} " +
-        $"m={Margin} λF={LambdaF} λM={LambdaM} ℓ1={L1}";
+        $"{Method} sites=[{string.Join(",", SiteKinds.Select(Site.KindName))}] lr={LearningRate} steps={Steps} batch={BatchSize} seed={Seed} {Loss}";
 }
 
 /// <summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using ActScale.Bench;
 using ActScale.Interventions;
 using ActScale.Model;
+using ActScale.Objective;
 using ActScale.Runtime;
 using ActScale.Tasks;
 using ActScale.Training;
@@ -55,8 +56,8 @@ void RunCase(LanguageModel model, string shape, int batch, int length)
 
     foreach (var method in options.Methods)
     {
-        using var task = PreparedTask.Prepare(model, examples, Intervention.IsPositional(method), method.ToString(), batchSize: batch);
-        var trainOptions = new TrainingOptions(method, BatchSize: batch, Steps: 1, ReportEvery: 1);
+        using var task = PreparedTask.Prepare(model, examples, method.IsPositional, method.Name, batchSize: batch);
+        var trainOptions = new TrainingOptions { Method = method, BatchSize = batch, Steps = 1, ReportEvery = 1 };
         Trainer.Train(model, task, trainOptions).Dispose(); // warm-up: first-call allocations and kernel selection
         Measure.ResetPeak();
         var steps = new double[options.Repeats];

@@ -1,13 +1,11 @@
-using System.Globalization;
 using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Notebook;
+using ActScale.Objective;
 using ActScale.Training;
+using static ActScale.Notebook.CommandCatalog;
 
 namespace ActScale.Cli;
-
-/// <summary>One option of an <c>actscale</c> subcommand, as help shows it.</summary>
-internal sealed record CliOption(string Name, string Description, string? Default, bool Flag = false);
 
 /// <summary>Where the model comes from (the magic <c>load</c>'s options).</summary>
 internal sealed record LoadSettings(string? Model, string Device, string Dtype);
@@ -16,91 +14,63 @@ internal sealed record LoadSettings(string? Model, string Device, string Dtype);
 internal sealed record DataSettings(string Task, int Train, int Test, int Seed);
 
 /// <summary>
-/// Every option the tool shares with the magics, and how its text becomes a value. Names, descriptions and defaults
-/// are read from the notebook's <see cref="CommandCatalog"/> and <see cref="TrainingOptions"/>, and values are checked
-/// by the same <see cref="Options"/> helpers, so both give the same defaults and the same messages.
-/// This is the one file to replace by the library's shared option declarations once they exist.
+/// The tool's options: the magics' own declarations (<see cref="CommandCatalog"/>), so names, help, defaults, ranges and
+/// messages are the same in both, plus the few that only a command line needs.
 /// </summary>
 internal static class CliOptions
 {
-    /// <summary>The data command's --seed: renamed because train's --seed (the training seed) sits beside it.</summary>
-    public const string DataSeed = "--data-seed";
+    /// <summary>The data command's --seed, renamed because train's --seed (the training seed) sits beside it.</summary>
+    public static MagicOption<int> DataSeed { get; } = MagicOptions.Int("--data-seed", DataArgs.Seed.Help, DataArgs.Seed.Read(null));
 
-    private static readonly string[] MethodNames = ["activscalar", "steervec", "dynscalar"];
-    private static readonly TrainingOptions Defaults = new();
+    public static IReadOnlyList<MagicOption> Load { get; } = Find("load").Options;
 
-    public static IReadOnlyList<CliOption> Load { get; } = FromCatalog("load");
+    public static IReadOnlyList<MagicOption> Data { get; } = [DataArgs.Task with { Positional = false }, DataArgs.Train, DataArgs.Test, DataSeed];
 
-    public static IReadOnlyList<CliOption> Data { get; } = FromCatalog("data", ("--seed", DataSeed));
+    /// <summary>train's options except --name, which the tool takes beside --out.</summary>
+    public static IReadOnlyList<MagicOption> Train { get; } = Find("train").Options.Where(o => o != TrainArgs.Name).ToArray();
 
-    /// <summary>train's options except --name, which the tool takes with --out.</summary>
-    public static IReadOnlyList<CliOption> Train { get; } = FromCatalog("train").Where(o => o.Name != "--name").ToArray();
+    public static MagicOption<string?> Name => TrainArgs.Name;
 
-    public static CliOption Name { get; } = FromCatalog("train").Single(o => o.Name == "--name");
-
-    public static CliOption Threads { get; } = new("--threads", "CPU threads torch may use; the same count gives bit-identical runs.", "1");
+    public static MagicOption<int> Threads { get; } = MagicOptions.Int("--threads", "CPU threads torch may use; the same count gives bit-identical runs.", 1, 1, 1024);
 
     /// <summary>Everything one training needs: model, prompts, training options and threads.</summary>
-    public static IReadOnlyList<CliOption> Setting { get; } = [.. Load, .. Data, .. Train, Threads];
+    public static IReadOnlyList<MagicOption> Setting { get; } = [.. Load, .. Data, .. Train, Threads];
 
     public static LoadSettings ParseLoad(CommandLine line) =>
-        new(string.IsNullOrWhiteSpace(line["--model"]) ? null : line["--model"]!.Trim(), line["--device"] ?? Default("load", "--device"), line["--dtype"] ?? Default("load", "--dtype"));
+        new(line.Get(LoadArgs.Model), line.Get(LoadArgs.Device), line.Get(LoadArgs.Dtype));
 
     public static DataSettings ParseData(CommandLine line) =>
-        new(string.IsNullOrWhiteSpace(line["--task"]) ? Default("data", "--task") : line["--task"]!.Trim(),
-            Options.Int(line["--train"], "--train", DefaultInt("data", "--train"), 1, 100_000),
-            Options.Int(line["--test"], "--test", DefaultInt("data", "--test"), 0, 100_000),
-            Options.Int(line[DataSeed], DataSeed, DefaultInt("data", "--seed")));
-
-    public static InterventionMethod ParseMethod(string? text) =>
-        Options.Choice(text, "--method", MethodNames[0], MethodNames) switch
-        {
-            "steervec" => InterventionMethod.SteerVec,
-            "dynscalar" => InterventionMethod.DynScalar,
-            _ => InterventionMethod.ActivScalar,
-        };
+        new(line.Get(DataArgs.Task), line.Get(DataArgs.Train), line.Get(DataArgs.Test), line.Get(DataSeed));
 
     public static TrainingOptions ParseTraining(CommandLine line)
     {
-        var method = ParseMethod(line["--method"]);
-        var lr = line["--lr"];
-        return Defaults with
+        var options = new TrainingOptions
         {
-            Method = method,
-            SiteKinds = ParseSites(line["--sites"]),
-            Margin = Options.Double(line["--margin"], "--margin", Defaults.Margin, 0),
-            LambdaF = Options.Double(line["--lambda-f"], "--lambda-f", Defaults.LambdaF, 0),
-            LambdaM = Options.Double(line["--lambda-m"], "--lambda-m", Defaults.LambdaM, 0),
-            Steps = Options.Int(line["--steps"], "--steps", Defaults.Steps, 0, 1_000_000),
-            LearningRate = string.IsNullOrWhiteSpace(lr) ? null : Options.Double(lr, "--lr", TrainingOptions.DefaultLearningRate(method), double.Epsilon, 100),
-            Seed = Options.Int(line["--seed"], "--seed", Defaults.Seed),
-            BatchSize = Options.Int(line["--batch"], "--batch", Defaults.BatchSize, 1, 1_000_000),
+            Method = InterventionRegistry.Get(line.Get(TrainingArgs.Method)),
+            SiteKinds = ParseSites(line.Get(TrainingArgs.Sites)),
+            Steps = line.Get(TrainingArgs.Steps),
+            BatchSize = line.Get(TrainingArgs.Batch),
+            Seed = line.Get(TrainingArgs.Seed),
+            Loss = new LossSettings { Margin = line.Get(TrainArgs.Margin), LambdaF = line.Get(TrainArgs.LambdaF), LambdaM = line.Get(TrainArgs.LambdaM) },
         };
+        if (line.Get(TrainingArgs.LearningRate) is not double rate) return options;
+        try { TrainingOptions.CheckLearningRate(rate); }
+        catch (ArgumentException e) { throw new UsageException("--lr: " + e.Message); }
+        return options with { LearningRate = rate };
     }
 
-    public static int ParseThreads(CommandLine line) => Options.Int(line[Threads.Name], Threads.Name, int.Parse(Threads.Default!, CultureInfo.InvariantCulture), 1, 1024);
+    public static int ParseThreads(CommandLine line) => line.Get(Threads);
 
     /// <summary>The run's name: --name, else the method's name (as the magic names it).</summary>
-    public static string ParseName(CommandLine line, TrainingOptions options) =>
-        string.IsNullOrWhiteSpace(line[Name.Name]) ? options.Method.ToString().ToLowerInvariant() : line[Name.Name]!.Trim();
+    public static string ParseName(CommandLine line, TrainingOptions options) => line.Get(Name) ?? options.Method.Name.ToLowerInvariant();
 
     private static SiteKind[] ParseSites(string? text)
     {
-        if (string.IsNullOrWhiteSpace(text)) return TrainingOptions.DefaultSiteKinds;
+        if (text is null) return TrainingOptions.DefaultSiteKinds;
         try
         {
             return Options.Split(text).Select(Site.ParseKind).Distinct().ToArray();
         }
         catch (ArgumentException e) { throw new UsageException("--sites: " + e.Message); }
     }
-
-    private static CliOption[] FromCatalog(string subcommand, params (string From, string To)[] renames) =>
-        CommandCatalog.Find(subcommand).Options.Select(o => new CliOption(
-            renames.FirstOrDefault(r => r.From == o.Name).To ?? o.Name, o.Description, o.Default, o.Flag)).ToArray();
-
-    private static string Default(string subcommand, string option) =>
-        CommandCatalog.Find(subcommand).Options.Single(o => o.Name == option).Default
-        ?? throw new InvalidOperationException($"The magic {subcommand} declares no default for {option}.");
-
-    private static int DefaultInt(string subcommand, string option) => int.Parse(Default(subcommand, option), CultureInfo.InvariantCulture);
 }

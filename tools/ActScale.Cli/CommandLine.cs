@@ -23,9 +23,13 @@ internal sealed class CommandLine
     /// <summary>The option's text, or null when it was not given.</summary>
     public string? this[string option] => _options.GetValueOrDefault(option);
 
+    /// <summary>The option's value, parsed and range-checked by its declaration (its default when not given).</summary>
+    public T Get<T>(MagicOption<T> option) => option.Read(this[option.Name]);
+
     public IReadOnlyDictionary<string, string> Options => _options;
 
-    public static CommandLine Parse(string command, IReadOnlyList<string> words, IReadOnlyList<CliOption> declared)
+    /// <param name="flags">Options that take no value (e.g. --all).</param>
+    public static CommandLine Parse(string command, IReadOnlyList<string> words, IReadOnlyList<MagicOption> declared, params string[] flags)
     {
         var positional = new List<string>();
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -37,18 +41,19 @@ internal sealed class CommandLine
             if (!word.StartsWith("--", StringComparison.Ordinal)) { positional.Add(word); continue; }
             var name = word.ToLowerInvariant();
             var spec = declared.FirstOrDefault(o => o.Name == name);
-            if (name == "--help" || spec is { Flag: true }) { options[name] = "true"; continue; }
+            if (name == "--help" || flags.Contains(name)) { options[name] = "true"; continue; }
             if (spec is null) { unknown.Add(word); if (i + 1 < words.Count && !words[i + 1].StartsWith("--", StringComparison.Ordinal)) i++; continue; }
             if (i + 1 == words.Count || words[i + 1].StartsWith("--", StringComparison.Ordinal)) { bare.Add(name); continue; }
             options[name] = words[++i];
         }
         if (unknown.Count > 0)
         {
-            var known = declared.Count == 0 ? "it takes no options" : "its options are " + string.Join(", ", declared.Select(o => o.Name));
+            var names = declared.Select(o => o.Name).Union(flags).ToArray();
+            var known = names.Length == 0 ? "it takes no options" : "its options are " + string.Join(", ", names);
             throw new UsageException($"{command} has no option {string.Join(", ", unknown)}; {known}. Type {command} --help for details.");
         }
         if (bare.Count > 0)
-            throw new UsageException($"{string.Join(", ", bare)} needs a value, e.g. {bare[0]} {declared.First(o => o.Name == bare[0]).Default ?? "VALUE"}. Type {command} --help for details.");
+            throw new UsageException($"{string.Join(", ", bare)} needs a value, e.g. {bare[0]} {declared.First(o => o.Name == bare[0]).Example}. Type {command} --help for details.");
         return new CommandLine(command, positional, options);
     }
 

@@ -42,21 +42,22 @@ internal static class Program
         }
     }
 
-    private static readonly CliOption EvaluationOut = new("--out", "JSON file to write the metric rows to.", "none: the table is printed");
+    private static readonly MagicOption<string?> EvaluationOut = MagicOptions.Text("--out", "JSON file to write the metric rows to.", "none: the table is printed", "metrics.json");
 
     private static int Evaluate(IReadOnlyList<string> words)
     {
         const string usage = "actscale evaluate RUN_FOLDER|RUN.json [--model PATH] [--task ccc|ioi|FILE.jsonl] [--train N] [--test N] [--data-seed S]";
-        IReadOnlyList<CliOption> declared = [.. CliOptions.Load, .. CliOptions.Data, CliOptions.Threads, EvaluationOut];
+        IReadOnlyList<MagicOption> declared = [.. CliOptions.Load, .. CliOptions.Data, CliOptions.Threads, EvaluationOut];
         var line = CommandLine.Parse("actscale evaluate", words, declared);
         if (line.Help) return Help.Show(usage, "Evaluates a saved run on the train and test prompts the options choose.", declared);
         var path = line.RequirePositional("a saved run", usage);
         if (Directory.Exists(path)) path = RunFolder.RunPath(path);
         using var engine = TrainCommand.LoadEngine(line);
-        using var run = engine.LoadRun(path);
+        var run = engine.LoadRun(path);
         using var task = engine.Prepare(engine.Prompts(CliOptions.ParseData(line)), run.Method);
-        var metrics = engine.Evaluate(run, task, run.Options.BatchSize);
-        if (line[EvaluationOut.Name] is { } file)
+        using var evaluated = engine.Evaluate(run, task);
+        var metrics = evaluated.Metrics;
+        if (line.Get(EvaluationOut) is { } file)
             File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(metrics, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         Console.Out.Write(MetricsTable.Text(metrics));
         return 0;

@@ -9,17 +9,15 @@ internal static class SweepCommands
 {
     private const string Usage = "actscale sweep plan GRID.json --out DIR | run DIR --index I|--all | slurm DIR [--partition P] [--time T] [--cpus C] [--gpus G] | merge DIR";
 
-    private static readonly CliOption Out = new("--out", "Folder for the plan, the runs and the merged results.", null);
-    private static readonly CliOption Index = new("--index", "The setting to train (0-based line of plan.jsonl); Slurm passes $SLURM_ARRAY_TASK_ID.", null);
-    private static readonly CliOption All = new("--all", "Train every setting not yet finished, one after another, here.", null, Flag: true);
-    private static readonly CliOption[] SlurmOptions =
-    [
-        new("--partition", "Slurm partition to submit to.", "the cluster's default"),
-        new("--time", "Time limit per setting (Slurm's format, e.g. 00:30:00).", "the partition's limit"),
-        new("--cpus", "CPU cores per setting (--cpus-per-task); torch uses the grid's --threads.", "1"),
-        new("--gpus", "GPUs per setting (--gpus); needs the CUDA backend where the tool runs.", "0"),
-        new("--actscale", "Command that starts this tool on the nodes.", "the command running now"),
-    ];
+    private static readonly MagicOption<string?> Out = MagicOptions.Text("--out", "Folder for the plan, the runs and the merged results.", "", "sweeps/ccc");
+    private static readonly MagicOption<string?> Index = MagicOptions.Text("--index", "The setting to train (0-based line of plan.jsonl); Slurm passes $SLURM_ARRAY_TASK_ID.", "", "0");
+    private static readonly MagicOption<string?> All = MagicOptions.Text("--all", "Train every setting not yet finished, one after another, here.", "", "");
+    private static readonly MagicOption<string?> Partition = MagicOptions.Text("--partition", "Slurm partition to submit to.", "the cluster's default", "gpu");
+    private static readonly MagicOption<string?> Time = MagicOptions.Text("--time", "Time limit per setting (Slurm's format, e.g. 00:30:00).", "the partition's limit", "00:30:00");
+    private static readonly MagicOption<int> Cpus = MagicOptions.Int("--cpus", "CPU cores per setting (--cpus-per-task); torch uses the grid's --threads.", 1, 1, 1024);
+    private static readonly MagicOption<int> Gpus = MagicOptions.Int("--gpus", "GPUs per setting (--gpus); needs the CUDA backend where the tool runs.", 0, 0, 64, example: 1);
+    private static readonly MagicOption<string?> Command = MagicOptions.Text("--actscale", "Command that starts this tool on the nodes.", "the command running now", "actscale");
+    private static readonly MagicOption[] SlurmOptions = [Partition, Time, Cpus, Gpus, Command];
 
     public static int Run(IReadOnlyList<string> words, Interrupt interrupt)
     {
@@ -28,7 +26,7 @@ internal static class SweepCommands
         return action switch
         {
             "plan" => Plan(CommandLine.Parse("actscale sweep plan", rest, [Out])),
-            "run" => RunSettings(CommandLine.Parse("actscale sweep run", rest, [Index, All]), interrupt),
+            "run" => RunSettings(CommandLine.Parse("actscale sweep run", rest, [Index, All], All.Name), interrupt),
             "slurm" => Slurm(CommandLine.Parse("actscale sweep slurm", rest, SlurmOptions)),
             "merge" => Merge(CommandLine.Parse("actscale sweep merge", rest, [])),
             null or "--help" or "help" => Help.Show(Usage, "Plans a grid of settings, trains them here or as a Slurm job array, and merges the results.", [Out, Index, All, .. SlurmOptions]),
@@ -40,7 +38,7 @@ internal static class SweepCommands
     {
         if (line.Help) return Help.Show("actscale sweep plan GRID.json --out DIR", "Writes DIR/plan.jsonl, one setting a line.", [Out]);
         var grid = line.RequirePositional("a grid file", "actscale sweep plan GRID.json --out DIR");
-        var dir = line[Out.Name] ?? throw new UsageException("actscale sweep plan needs --out DIR, the folder the sweep will live in.");
+        var dir = line.Get(Out) ?? throw new UsageException("actscale sweep plan needs --out DIR, the folder the sweep will live in.");
         var settings = GridFile.Plan(grid);
         if (File.Exists(SweepFolder.PlanPath(dir)) && !SweepFolder.ReadPlan(dir).Select(s => s.Options).SequenceEqual(settings.Select(s => s.Options), new OptionsComparer()))
             throw new UsageException($"'{dir}' already holds a different plan; its finished settings would no longer match. Choose another --out folder or delete '{dir}'.");
@@ -91,8 +89,7 @@ internal static class SweepCommands
         if (line.Help) return Help.Show(usage, "Writes DIR/sweep.sbatch, a Slurm job array with one task per setting.", SlurmOptions);
         var dir = Path.GetFullPath(line.RequirePositional("the sweep folder", usage));
         var plan = SweepFolder.ReadPlan(dir);
-        var script = new SlurmScript(dir, plan.Count, line["--partition"], line["--time"],
-            Options.Int(line["--cpus"], "--cpus", 1, 1, 1024), Options.Int(line["--gpus"], "--gpus", 0, 0, 64), line["--actscale"] ?? SlurmScript.CurrentCommand());
+        var script = new SlurmScript(dir, plan.Count, line.Get(Partition), line.Get(Time), line.Get(Cpus), line.Get(Gpus), line.Get(Command) ?? SlurmScript.CurrentCommand());
         var path = script.Write();
         Console.Out.WriteLine($"sbatch {path}");
         Console.Error.WriteLine($"wrote {path}: {plan.Count} array tasks, logs in {Path.Combine(dir, "logs")}; then: actscale sweep merge {dir}");

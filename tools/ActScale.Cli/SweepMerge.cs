@@ -64,8 +64,8 @@ internal sealed record SweepMerge(IReadOnlyList<SweepSetting> Plan, IReadOnlyLis
             var m = r.Metric;
             object[] cells =
             [
-                r.Setting.Index, r.Setting.Name, o.Method, string.Join(" ", o.Sites.Select(ActScale.Hooks.Site.KindName)), o.Steps, o.BatchSize, o.Rate, o.Seed,
-                o.LambdaM, o.LambdaF, o.Margin, m.Split, m.Beta, m.Prompts, m.FlipAccuracy, m.MeanLogitDifference, m.MeanSignedLogitDifference,
+                r.Setting.Index, r.Setting.Name, o.Method.Name, string.Join(" ", o.SiteKinds.Select(ActScale.Hooks.Site.KindName)), o.Steps, o.BatchSize, o.LearningRate, o.Seed,
+                o.Loss.LambdaM, o.Loss.LambdaF, o.Loss.Margin, m.Split, m.Beta, m.Prompts, m.FlipAccuracy, m.MeanLogitDifference, m.MeanSignedLogitDifference,
                 m.CleanMeanLogitDifference, m.Kl, m.L1, m.ParameterCount, m.NonTrivialSites, r.ParametersSha256,
             ];
             text.Append(string.Join(",", cells.Select(Cell))).Append('\n');

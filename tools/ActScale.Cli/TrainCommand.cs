@@ -6,9 +6,9 @@ namespace ActScale.Cli;
 /// <summary><c>actscale train</c>: one run, written as a run folder (saved run + metrics).</summary>
 internal static class TrainCommand
 {
-    public static CliOption Out { get; } = new("--out", "Folder to write the run to (run.json, run.safetensors, metrics.json).", "runs/NAME");
+    public static MagicOption<string?> Out { get; } = MagicOptions.Text("--out", "Folder to write the run to (run.json, run.safetensors, metrics.json).", "runs/NAME", "runs/activscalar");
 
-    public static IReadOnlyList<CliOption> Declared { get; } = [.. CliOptions.Setting, CliOptions.Name, Out];
+    public static IReadOnlyList<MagicOption> Declared { get; } = [.. CliOptions.Setting, CliOptions.Name, Out];
 
     public const string Usage = "actscale train [--model PATH] [--task ccc|ioi|FILE.jsonl] [--method M] [--lambda-m X] ... [--out DIR]";
 
@@ -18,7 +18,7 @@ internal static class TrainCommand
         if (line.Help) return Help.Show(Usage, "Trains one intervention and writes it as a saved run plus its metrics.", Declared);
         if (line.Positional.Count > 0) throw new UsageException($"actscale train takes options only, not '{string.Join(" ", line.Positional)}': {Usage}");
         var options = CliOptions.ParseTraining(line);
-        var dir = line[Out.Name] ?? Path.Combine("runs", CliOptions.ParseName(line, options));
+        var dir = line.Get(Out) ?? Path.Combine("runs", CliOptions.ParseName(line, options));
         using var engine = LoadEngine(line);
         var complete = TrainInto(line, dir, engine, interrupt);
         return complete ? 0 : interrupt.ExitCode;
@@ -35,10 +35,10 @@ internal static class TrainCommand
         var data = CliOptions.ParseData(line);
         using var task = engine.Prepare(engine.Prompts(data), options.Method);
         var progress = ConsoleProgress.ForStandardError(name);
-        var trained = engine.Train(task, options, name, progress, interrupt.Token);
-        using var run = trained.Run;
+        using var trained = engine.Train(task, options, name, progress, interrupt.Token);
+        var run = trained.Run;
         if (run.Cancelled) progress.Finish();
-        var path = RunFolder.Write(dir, run, trained.Result);
+        var path = RunFolder.Write(dir, run, Engine.Result(trained));
         Console.Error.WriteLine(run.Cancelled
             ? $"{name}: interrupted after {run.StepsCompleted} of {options.Steps} steps; saved the best parameters seen to {path}"
             : $"{name}: done in {run.TrainingTime.TotalSeconds:F1} s; saved to {path}");

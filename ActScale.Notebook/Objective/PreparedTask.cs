@@ -1,8 +1,8 @@
 using ActScale.Model;
-using ActScale.Objective;
+using ActScale.Tasks;
 using static TorchSharp.torch;
 
-namespace ActScale.Tasks;
+namespace ActScale.Objective;
 
 /// <summary>
 /// One split of a task, tokenized for one model: right-padded ids, each prompt's last real position, answer ids and

@@ -1,0 +1,111 @@
+using ActScale.Objective;
+using ActScale.Model;
+using ActScale.Tasks;
+using ActScale.Training;
+using Deedle;
+
+namespace ActScale.Evaluation;
+
+/// <summary>The hyper-parameters a sweep can vary.</summary>
+public enum SweepParameter { LambdaM, LambdaF, Margin, Steps, LearningRate }
+
+/// <summary>
+/// A grid of hyper-parameters: every combination of the lists given (a null list keeps the base options' value).
+/// <see cref="Over"/> varies one parameter.
+/// </summary>
+public sealed record SweepGrid(double[]? LambdaM = null, double[]? LambdaF = null, double[]? Margin = null, int[]? Steps = null,
+    double[]? LearningRate = null)
+{
+    /// <summary>A grid over one parameter's <paramref name="values"/> (steps are rounded to whole numbers).</summary>
+    public static SweepGrid Over(SweepParameter parameter, IReadOnlyList<double> values) => parameter switch
+    {
+        SweepParameter.LambdaF => new(LambdaF: values.ToArray()),
+        SweepParameter.Margin => new(Margin: values.ToArray()),
+        SweepParameter.Steps => new(Steps: values.Select(v => (int)Math.Round(v)).ToArray()),
+        SweepParameter.LearningRate => new(LearningRate: values.ToArray()),
+        _ => new(LambdaM: values.ToArray()),
+    };
+
+    public IEnumerable<TrainingOptions> Settings(TrainingOptions baseOptions) =>
+        from lm in LambdaM ?? [baseOptions.Loss.LambdaM]
+        from lf in LambdaF ?? [baseOptions.Loss.LambdaF]
+        from m in Margin ?? [baseOptions.Loss.Margin]
+        from steps in Steps ?? [baseOptions.Steps]
+        from lr in LearningRate ?? [baseOptions.LearningRate]
+        select baseOptions with { Loss = baseOptions.Loss with { LambdaM = lm, LambdaF = lf, Margin = m }, Steps = steps, LearningRate = lr };
+}
+
+/// <summary>One metric row of one sweep setting (the setting's λ_M, λ_F, m, steps and learning rate plus the <see cref="MetricRow"/> fields).</summary>
+public sealed record SweepRow(double LambdaM, double LambdaF, double Margin, string Run, string Method, string Split, double Beta, int Prompts,
+    double FlipAccuracy, double MeanLogitDifference, double MeanSignedLogitDifference, double Kl, double L1, long ParameterCount,
+    int NonTrivialSites, double TrainingSeconds, int Steps, double LearningRate)
+{
+    /// <summary>This row's value of <paramref name="parameter"/>.</summary>
+    public double Setting(SweepParameter parameter) => parameter switch
+    {
+        SweepParameter.LambdaF => LambdaF,
+        SweepParameter.Margin => Margin,
+        SweepParameter.Steps => Steps,
+        SweepParameter.LearningRate => LearningRate,
+        _ => LambdaM,
+    };
+}
+
+/// <summary>A setting that failed, with the reason; the other settings still ran.</summary>
+public sealed record SweepFailure(double LambdaM, double LambdaF, double Margin, string Message);
+
+/// <summary>
+/// One point of a trade-off plot: a setting on a split, its effectiveness (flip accuracy averaged over the β values
+/// evaluated), its minimality (‖θ‖₁) and its faithfulness (mean KL over the β values).
+/// </summary>
+public sealed record TradeOffPoint(string Split, double Setting, double Effectiveness, double L1, double Kl);
+
+/// <summary>All rows (train and test, each β) of a sweep, as records and as one Deedle frame, plus the failed settings.</summary>
+public sealed record SweepResult(IReadOnlyList<SweepRow> Rows, IReadOnlyList<SweepFailure> Failures)
+{
+    /// <summary>All settings in one frame (columns LambdaM, LambdaF, Margin, Steps, LearningRate identify the setting).</summary>
+    public Frame<int, string> Frame => Deedle.Frame.FromRecords(Rows);
+
+    /// <summary>One frame per setting (train and test rows, each β), keyed by the setting's run name.</summary>
+    public IReadOnlyDictionary<string, Frame<int, string>> Frames =>
+        Rows.GroupBy(r => r.Run).ToDictionary(g => g.Key, g => Deedle.Frame.FromRecords(g.ToArray()));
+
+    /// <summary>The trade-off of each setting of <paramref name="parameter"/> on each split, ordered by setting.</summary>
+    public IReadOnlyList<TradeOffPoint> TradeOffs(SweepParameter parameter) =>
+        Rows.GroupBy(r => (r.Split, Setting: r.Setting(parameter)))
+            .Select(g => new TradeOffPoint(g.Key.Split, g.Key.Setting, g.Average(r => r.FlipAccuracy), g.First().L1, g.Average(r => r.Kl)))
+            .OrderBy(p => p.Setting).ToArray();
+}
+
+/// <summary>Trains and evaluates one run per grid setting; a failing setting is recorded and the sweep goes on.</summary>
+public static class Sweep
+{
+    /// <param name="onSetting">Called after each setting with a one-line summary (for a console or notebook).</param>
+    public static SweepResult Run(LanguageModel model, PreparedTask task, TrainingOptions baseOptions, SweepGrid grid,
+        EvaluationOptions? evaluation = null, IProgress<string>? onSetting = null, CancellationToken cancellation = default)
+    {
+        var rows = new List<SweepRow>();
+        var failures = new List<SweepFailure>();
+        foreach (var options in grid.Settings(baseOptions))
+        {
+            if (cancellation.IsCancellationRequested) break;
+            var name = $"{options.Method} λM={options.Loss.LambdaM:G3} λF={options.Loss.LambdaF:G3} m={options.Loss.Margin:G3} steps={options.Steps} lr={options.LearningRate:G3}";
+            try
+            {
+                using var evaluated = Experiment.TrainAndEvaluate(model, task, options, name, evaluation ?? new EvaluationOptions(), cancellation: cancellation);
+                foreach (var r in evaluated.Metrics)
+                    rows.Add(new SweepRow(options.Loss.LambdaM, options.Loss.LambdaF, options.Loss.Margin, r.Run, r.Method, r.Split, r.Beta, r.Prompts,
+                        r.FlipAccuracy, r.MeanLogitDifference, r.MeanSignedLogitDifference, r.Kl, r.L1, r.ParameterCount, r.NonTrivialSites, r.TrainingSeconds,
+                        options.Steps, options.LearningRate));
+                onSetting?.Report($"{name}: done in {evaluated.Run.TrainingTime.TotalSeconds:F1}s");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (e is TrainingDivergedException diverged) diverged.LastGoodRun.Dispose();
+                failures.Add(new SweepFailure(options.Loss.LambdaM, options.Loss.LambdaF, options.Loss.Margin, e.Message));
+                onSetting?.Report($"{name}: FAILED: {e.Message}");
+            }
+        }
+        return new SweepResult(rows, failures);
+    }
+}

@@ -1,0 +1,59 @@
+using static TorchSharp.torch;
+
+namespace ActScale.Interventions;
+
+/// <summary>
+/// One intervention family: the shape of its single parameter tensor (leading dimensions [site kind, layer]), how it
+/// changes one site's activation at strength β, its per-site effect map and how that map is drawn. Everything else
+/// (training, evaluation, saving, the notebook's --method) works from this type and <see cref="InterventionRegistry"/>,
+/// so a new method is one subclass registered once. The parameters start at 0, which must be the identity.
+/// </summary>
+public abstract class InterventionMethod
+{
+    /// <summary>h̃ = h·(1 + β·α) per (site, layer, position) [paper, Eq. 5].</summary>
+    public static ActivScalar ActivScalar { get; } = new();
+    /// <summary>h̃ = h + β·v per (site, layer, position) [baseline].</summary>
+    public static SteerVec SteerVec { get; } = new();
+    /// <summary>h̃ = h·(1 + β·(w·h + b)) per (site, layer) [form ours].</summary>
+    public static DynScalar DynScalar { get; } = new();
+
+    /// <summary>The name runs are saved under and the notebook's --method accepts (case-insensitively).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>One line for help and completions.</summary>
+    public abstract string Summary { get; }
+
+    /// <summary>Whether the parameters are per token position, so they apply only to prompts of the training length.</summary>
+    public abstract bool IsPositional { get; }
+
+    /// <summary>Adam's learning rate when the options name none.</summary>
+    public virtual double DefaultLearningRate => 1e-2;
+
+    /// <summary>How <see cref="Effect"/> is drawn.</summary>
+    public abstract HeatmapStyle Heatmap { get; }
+
+    /// <summary>The parameter tensor's shape for <paramref name="layout"/>.</summary>
+    public long[] ParameterShape(InterventionLayout layout)
+    {
+        if (IsPositional && layout.PromptLength is not > 0)
+            throw new ArgumentException($"{Name} needs the prompt length (its parameters are per position).");
+        return Shape(layout);
+    }
+
+    /// <summary>The shape, [site kind, layer, ...]; <see cref="ParameterShape"/> has checked the layout.</summary>
+    protected abstract long[] Shape(InterventionLayout layout);
+
+    /// <summary>
+    /// The intervened activation: <paramref name="theta"/> is the parameters of one (site kind, layer),
+    /// <paramref name="h"/> [batch, position, width], <paramref name="beta"/> a float32 scalar or [batch, 1, 1] per row.
+    /// </summary>
+    public abstract Tensor Apply(Tensor theta, Tensor h, Tensor beta);
+
+    /// <summary>
+    /// The signed effect per [site kind, layer, column]: for positional methods one column per position; its absolute
+    /// value is the magnitude that counts a site as non-trivial.
+    /// </summary>
+    public abstract Tensor Effect(Tensor parameters);
+
+    public override string ToString() => Name;
+}

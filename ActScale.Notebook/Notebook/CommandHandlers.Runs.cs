@@ -1,0 +1,115 @@
+using System.Net;
+using System.Text;
+using ActScale.Evaluation;
+using ActScale.Persistence;
+using ActScale.Tasks;
+using Microsoft.DotNet.Interactive;
+using static ActScale.Notebook.CommandCatalog;
+
+namespace ActScale.Notebook;
+
+/// <summary>The subcommands that work on trained runs: plot, compare, sweep, save, apply, list.</summary>
+internal sealed partial class CommandHandlers
+{
+    public Task Heatmap(ActScaleHeatmap command, KernelInvocationContext context)
+    {
+        var view = session.RequireRun<NotebookRun>(command.Get(RunName)).Run.Heatmap();
+        var figure = PlotlyHtml.Heatmap(view.Title + (view.Diverging ? " (0 = no change)" : ""), view.RowLabels, view.AxisLabels, view.Values, view.ValueName,
+            view.Neutral, view.Diverging, xTitle: view.ColumnTitle);
+        context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
+        return Task.CompletedTask;
+    }
+
+    public async Task Compare(ActScaleCompare command, KernelInvocationContext context)
+    {
+        var typed = command.TypedPositionalWords("compare");
+        var names = typed.Count > 0 ? typed.ToArray()
+            : command.Get(CompareArgs.Runs) is string runs ? Options.Split(runs) : session.RunNames.ToArray();
+        var records = names.Select(n => session.RequireRun<NotebookRun>(n)).ToArray();
+        if (records.Length == 0) throw new UsageException("No run has been trained yet. Run `#!actscale train` first.");
+        var rows = records.SelectMany(r => r.Metrics).ToArray();
+        await session.ShareAsync("comparison", rows, typeof(IReadOnlyList<MetricRow>));
+        if (session.DeedleUsable()) await ShareFrameAsync(rows);
+        context.Display(new ActScaleHtml(ComparisonTable.Html(records)), "text/html");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private Task ShareFrameAsync(MetricRow[] rows) => session.ShareAsync("comparisonFrame", Evaluator.ToFrame(rows), typeof(Deedle.Frame<int, string>));
+
+    public async Task Sweep(ActScaleSweep command, KernelInvocationContext context)
+    {
+        var model = session.RequireModel();
+        var param = command.Get(SweepArgs.Param);
+        var values = command.Get(SweepArgs.Values);
+        var baseOptions = ReadTraining(command);
+        var grid = SweepGrid.Over(SweepArgs.Parameters[param], values);
+        var (task, _) = session.RequireTask(baseOptions.Method);
+        using var training = session.BeginTraining("a sweep");
+        var lines = new List<string>();
+        var display = new LiveDisplay(context, session.LiveUpdates, $"<div>Sweep of {param} over {values.Count} values: starting…</div>");
+        var progress = new InlineProgress<string>(line =>
+        {
+            lines.Add(line);
+            display.Update($"<div>Sweep of {WebUtility.HtmlEncode(param)}: {lines.Count}/{values.Count} settings<br/><code>{WebUtility.HtmlEncode(line)}</code></div>");
+        });
+        var result = await Task.Run(() => Evaluation.Sweep.Run(model, task, baseOptions, grid, null, progress, context.CancellationToken));
+        session.Sweeps[command.Get(SweepArgs.Name) ?? "sweep"] = result;
+        await session.ShareAsync("sweep", result, typeof(SweepResult));
+        display.Finish($"<div>Sweep of {WebUtility.HtmlEncode(param)}: {values.Count - result.Failures.Count} of {values.Count} settings trained; the C# variable <code>sweep</code> holds the rows.</div>");
+        foreach (var f in result.Failures)
+            context.Display(new ActScaleHtml($"<div style=\"color:#b00\">λM={f.LambdaM:G3} λF={f.LambdaF:G3} m={f.Margin:G3}: {WebUtility.HtmlEncode(f.Message)}</div>"), "text/html");
+        foreach (var figure in SweepPlots.Figures(result, param, SweepArgs.Parameters[param], baseOptions.Method))
+            context.Display(new ActScaleHtml(PlotlyHtml.Render(figure)), "text/html");
+    }
+
+    public Task Save(ActScaleSave command, KernelInvocationContext context)
+    {
+        var runText = command.Get(RunName);
+        if (runText is null && command.Get(SaveArgs.Path) is null)
+            throw new UsageException("save needs a run and a file: #!actscale save activscalar --path runs/activscalar.json");
+        var parts = Options.Split(runText ?? "");
+        var runName = parts.FirstOrDefault();
+        var path = command.Get(SaveArgs.Path) ?? (parts.Length > 1 ? parts[1] : null)
+            ?? throw new UsageException($"save needs a file to write: #!actscale save {runName ?? "RUN"} --path runs/{runName ?? "run"}.json");
+        var record = session.RequireRun<NotebookRun>(runName);
+        var written = RunStore.Save(record.Run, path);
+        context.Display(new ActScaleHtml($"<div>Saved run <b>{WebUtility.HtmlEncode(record.Name)}</b> to <code>{WebUtility.HtmlEncode(Path.GetFullPath(written))}</code>.</div>"), "text/html");
+        return Task.CompletedTask;
+    }
+
+    public Task Apply(ActScaleApply command, KernelInvocationContext context)
+    {
+        var model = session.RequireModel();
+        var record = session.RequireRun<NotebookRun>(command.Get(RunName));
+        var beta = command.Get(ApplyArgs.Beta);
+        var top = command.Get(PredictArgs.Top);
+        var prompt = command.Get(ApplyArgs.Prompt);
+        if (prompt is null)
+        {
+            var length = record.Run.PromptLength;
+            prompt = session.Examples?.Where(e => e.Split == PromptExample.Test).Concat(session.Examples)
+                .FirstOrDefault(e => length is null || model.Tokenizer.Encode(e.Prompt).Length == length)?.Prompt
+                ?? throw new UsageException("apply needs a prompt: #!actscale apply RUN --prompt \"...\"");
+        }
+        var comparison = Reapply.TopTokens(model, record.Run, prompt, top, beta);
+        context.Display(new ActScaleHtml(ComparisonTable.TopTokensHtml(record.Name, comparison)), "text/html");
+        return Task.CompletedTask;
+    }
+
+    public Task Runs(ActScaleRuns command, KernelInvocationContext context)
+    {
+        if (session.RunNames.Count == 0)
+        {
+            context.Display(new ActScaleHtml("<div>No runs yet. Train one with <code>#!actscale train</code>.</div>"), "text/html");
+            return Task.CompletedTask;
+        }
+        var html = new StringBuilder("<table><tr><th style=\"text-align:left\">run</th><th>method</th><th>parameters</th><th>steps</th><th>settings</th></tr>");
+        foreach (var name in session.RunNames)
+        {
+            var r = session.RequireRun<NotebookRun>(name).Run;
+            html.Append($"<tr><td style=\"text-align:left\"><b>{WebUtility.HtmlEncode(name)}</b></td><td>{r.Method}</td><td>{r.ParameterCount:N0}</td><td>{r.StepsCompleted}{(r.Cancelled ? " (interrupted)" : "")}</td><td style=\"text-align:left\"><code>{WebUtility.HtmlEncode(r.Options.ToString())}</code></td></tr>");
+        }
+        context.Display(new ActScaleHtml(html.Append("</table>").ToString()), "text/html");
+        return Task.CompletedTask;
+    }
+}
