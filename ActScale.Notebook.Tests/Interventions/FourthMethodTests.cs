@@ -2,7 +2,6 @@ using ActScale.Evaluation;
 using ActScale.Interventions;
 using ActScale.Objective;
 using ActScale.Persistence;
-using ActScale.Tests.Method;
 using ActScale.Tests.Notebook;
 using ActScale.Tests.Support;
 using ActScale.Training;

@@ -108,58 +108,6 @@ public class CheckpointErrorTests
         var error = Assert.Throws<FileNotFoundException>(() => LanguageModel.Load(folder.Path, "cpu"));
         Assert.Contains("merges.txt", error.Message);
     }
-
-    [Fact]
-    public void ShardedSafetensorsLoadLikeASingleFile()
-    {
-        using var single = TinyCheckpoints.NewFolder();
-        using var sharded = TinyCheckpoints.NewFolder();
-        TinyCheckpoints.WriteGpt2(single.Path, Small);
-        TinyCheckpoints.WriteGpt2(sharded.Path, Small);
-        var state = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(sharded.Path, "model.safetensors"));
-        File.Delete(Path.Combine(sharded.Path, "model.safetensors"));
-        var names = state.Keys.Order().ToList();
-        var map = new System.Text.Json.Nodes.JsonObject();
-        for (int shard = 0; shard < 2; shard++)
-        {
-            var file = $"model-0000{shard + 1}-of-00002.safetensors";
-            var part = names.Where((_, i) => i % 2 == shard).ToDictionary(n => n, n => state[n]);
-            TorchSharp.PyBridge.Safetensors.SaveStateDict(Path.Combine(sharded.Path, file), part);
-            foreach (var name in part.Keys) map[name] = file;
-        }
-        File.WriteAllText(Path.Combine(sharded.Path, "model.safetensors.index.json"),
-            new System.Text.Json.Nodes.JsonObject { ["weight_map"] = map }.ToJsonString());
-
-        using var a = LanguageModel.Load(single.Path, "cpu");
-        using var b = LanguageModel.Load(sharded.Path, "cpu");
-        using var ids = tensor(new long[] { 464, 3139, 286 }).unsqueeze(0);
-        using var la = a.Transformer.Logits(ids);
-        using var lb = b.Transformer.Logits(ids);
-        Assert.True(la.allclose(lb, rtol: 0, atol: 0));
-
-        File.Delete(Path.Combine(sharded.Path, "model-00002-of-00002.safetensors"));
-        var error = Assert.Throws<FileNotFoundException>(() => LanguageModel.Load(sharded.Path, "cpu"));
-        Assert.Contains("model-00002-of-00002.safetensors", error.Message);
-    }
-
-    [Fact]
-    public void PickleCheckpointLoadsLikeSafetensors()
-    {
-        using var safe = TinyCheckpoints.NewFolder();
-        using var pickled = TinyCheckpoints.NewFolder();
-        TinyCheckpoints.WriteGpt2(safe.Path, Small);
-        TinyCheckpoints.WriteGpt2(pickled.Path, Small);
-        var state = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(pickled.Path, "model.safetensors"));
-        File.Delete(Path.Combine(pickled.Path, "model.safetensors"));
-        TorchSharp.PyBridge.PyTorchPickler.PickleStateDict(Path.Combine(pickled.Path, "pytorch_model.bin"), state);
-
-        using var a = LanguageModel.Load(safe.Path, "cpu");
-        using var b = LanguageModel.Load(pickled.Path, "cpu");
-        using var ids = tensor(new long[] { 464, 3139, 286 }).unsqueeze(0);
-        using var la = a.Transformer.Logits(ids);
-        using var lb = b.Transformer.Logits(ids);
-        Assert.True(la.allclose(lb, rtol: 0, atol: 0));
-    }
 }
 
 public class RestrictedUnpicklerTests

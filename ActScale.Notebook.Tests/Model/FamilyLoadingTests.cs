@@ -90,56 +90,54 @@ public class FamilyLoadingTests
         Assert.True(la.equal(lb).all().item<bool>());
     }
 
-    /// <summary>pytorch_model.bin (read eagerly through the restricted unpickler) gives the same model as safetensors.</summary>
-    [Fact]
-    public void PytorchBinCheckpointLoadsLikeSafetensors()
+    /// <summary>
+    /// pytorch_model.bin (read eagerly through the restricted unpickler) and sharded safetensors
+    /// (model.safetensors.index.json, read shard by shard) give the same model as one safetensors file.
+    /// </summary>
+    [Theory]
+    [InlineData("tiny-llama", "pytorch_model.bin")]
+    [InlineData("tiny-gpt-neox", "pytorch_model.bin")]
+    [InlineData("tiny-llama", "sharded")]
+    [InlineData("tiny-gpt-neox", "sharded")]
+    public void OtherStorageFormatsLoadLikeOneSafetensorsFile(string fixture, string storage)
     {
         using var folder = TinyCheckpoints.NewFolder();
-        var source = FamilyFixtures.Folder("tiny-llama");
+        var source = FamilyFixtures.Folder(fixture);
         foreach (var file in Directory.GetFiles(source).Where(f => !f.EndsWith(".safetensors")))
             File.Copy(file, Path.Combine(folder.Path, Path.GetFileName(file)));
         ActScale.Runtime.TorchNativeLoader.EnsureLoadable();
         var tensors = Safetensors.LoadStateDict(Path.Combine(source, "model.safetensors"));
-        using (var stream = File.Create(Path.Combine(folder.Path, "pytorch_model.bin")))
-            PyTorchPickler.PickleStateDict(stream, tensors);
+        if (storage == "sharded") WriteShards(folder.Path, tensors);
+        else
+            using (var stream = File.Create(Path.Combine(folder.Path, "pytorch_model.bin")))
+                PyTorchPickler.PickleStateDict(stream, tensors);
         foreach (var t in tensors.Values) t.Dispose();
 
-        using var fromBin = LanguageModel.Load(folder.Path, "cpu");
-        using var fromSafetensors = LanguageModel.Load(source, "cpu");
-        using var ids = tensor(FamilyFixtures.Prompt).unsqueeze(0);
-        using var la = fromBin.Transformer.Logits(ids);
-        using var lb = fromSafetensors.Transformer.Logits(ids);
-        Assert.True(la.equal(lb).all().item<bool>());
+        using (var stored = LanguageModel.Load(folder.Path, "cpu"))
+        using (var single = LanguageModel.Load(source, "cpu"))
+        using (var ids = tensor(FamilyFixtures.Prompt).unsqueeze(0))
+        using (var la = stored.Transformer.Logits(ids))
+        using (var lb = single.Transformer.Logits(ids))
+            Assert.True(la.equal(lb).all().item<bool>());
+        if (storage != "sharded") return;
+        File.Delete(Path.Combine(folder.Path, "model-00002-of-00002.safetensors"));
+        var error = Assert.Throws<FileNotFoundException>(() => LanguageModel.Load(folder.Path, "cpu"));
+        Assert.Contains("model-00002-of-00002.safetensors", error.Message);
     }
 
-    /// <summary>Sharded safetensors (model.safetensors.index.json) are indexed shard by shard and read lazily.</summary>
-    [Fact]
-    public void ShardedSafetensorsLoadLikeOneFile()
+    /// <summary>Splits the tensors over two shards and writes the index that names them.</summary>
+    private static void WriteShards(string folder, Dictionary<string, Tensor> tensors)
     {
-        using var folder = TinyCheckpoints.NewFolder();
-        var source = FamilyFixtures.Folder("tiny-gpt-neox");
-        foreach (var file in Directory.GetFiles(source).Where(f => !f.EndsWith(".safetensors")))
-            File.Copy(file, Path.Combine(folder.Path, Path.GetFileName(file)));
-        ActScale.Runtime.TorchNativeLoader.EnsureLoadable();
-        var tensors = Safetensors.LoadStateDict(Path.Combine(source, "model.safetensors"));
         var names = tensors.Keys.Order(StringComparer.Ordinal).ToArray();
         var weightMap = new JsonObject();
         for (int shard = 0; shard < 2; shard++)
         {
             var file = $"model-{shard + 1:D5}-of-00002.safetensors";
             var part = names.Where((_, i) => i % 2 == shard).ToDictionary(n => n, n => tensors[n]);
-            Safetensors.SaveStateDict(Path.Combine(folder.Path, file), part);
+            Safetensors.SaveStateDict(Path.Combine(folder, file), part);
             foreach (var name in part.Keys) weightMap[name] = file;
         }
-        foreach (var t in tensors.Values) t.Dispose();
-        File.WriteAllText(Path.Combine(folder.Path, "model.safetensors.index.json"), new JsonObject { ["weight_map"] = weightMap }.ToJsonString());
-
-        using var sharded = LanguageModel.Load(folder.Path, "cpu");
-        using var single = LanguageModel.Load(source, "cpu");
-        using var ids = tensor(FamilyFixtures.Prompt).unsqueeze(0);
-        using var la = sharded.Transformer.Logits(ids);
-        using var lb = single.Transformer.Logits(ids);
-        Assert.True(la.equal(lb).all().item<bool>());
+        File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"), new JsonObject { ["weight_map"] = weightMap }.ToJsonString());
     }
 
     [Fact]

@@ -6,7 +6,6 @@ using ActScale.Objective;
 using ActScale.Persistence;
 using ActScale.Runtime;
 using ActScale.Tasks;
-using ActScale.Tests.Method;
 using ActScale.Tests.Support;
 using ActScale.Training;
 using TorchSharp;

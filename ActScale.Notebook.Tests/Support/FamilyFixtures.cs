@@ -33,15 +33,16 @@ public static class FamilyFixtures
         };
 
     public static string Folder(string name) => Path.Combine(RepoPaths.Fixtures, name);
-    public static string Reference(string name) => Path.Combine(RepoPaths.Fixtures, name + ".reference.json");
-}
 
-/// <summary>Runs only when ACTSCALE_WRITE_FIXTURES=1, to rewrite committed fixtures.</summary>
-public sealed class FixtureWriterFactAttribute : FactAttribute
-{
-    public FixtureWriterFactAttribute()
+    /// <summary>Rewrites every tiny family checkpoint (then run Fixtures/reference/make_all.sh for their reference logits).</summary>
+    public static void WriteAll()
     {
-        if (Environment.GetEnvironmentVariable("ACTSCALE_WRITE_FIXTURES") != "1")
-            Skip = "Writes the committed fixtures; run with ACTSCALE_WRITE_FIXTURES=1 to rewrite them.";
+        foreach (var (name, (_, write)) in All)
+        {
+            var folder = Folder(name);
+            if (Directory.Exists(folder)) Directory.Delete(folder, true);
+            write(folder);
+        }
     }
+    public static string Reference(string name) => Path.Combine(RepoPaths.Fixtures, name + ".reference.json");
 }

@@ -1,8 +1,9 @@
 using ActScale.Evaluation;
 using ActScale.Interventions;
+using ActScale.Model;
 using ActScale.Objective;
 using ActScale.Tasks;
-using ActScale.Tests.Method;
+using ActScale.Tests.Support;
 using ActScale.Training;
 
 namespace ActScale.Tests.Support;
@@ -10,7 +11,8 @@ namespace ActScale.Tests.Support;
 /// <summary>
 /// The test assembly's entry point (the test SDK's generated empty Main is switched off). Under <c>dotnet test</c> it is
 /// never called; <c>dotnet ActScale.Notebook.Tests.dll determinism OUT</c> runs <see cref="Determinism.Fingerprint"/> in a
-/// fresh process and writes its bytes to OUT, so a test can compare two processes.
+/// fresh process and writes its bytes to OUT, so a test can compare two processes; <c>write-family-fixtures</c> rewrites
+/// the committed tiny family checkpoints (see Fixtures/reference/README.md), <c>write-tasks</c> data/tasks/*.jsonl.
 /// </summary>
 public static class HelperProgram
 {
@@ -22,7 +24,17 @@ public static class HelperProgram
             File.WriteAllBytes(args[1], Determinism.Fingerprint(fixture.Model));
             return 0;
         }
-        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE");
+        if (args is ["write-family-fixtures"])
+        {
+            FamilyFixtures.WriteAll();
+            return 0;
+        }
+        if (args is ["write-tasks"])
+        {
+            TaskGenerators.WriteDefaultTasks(RepoPaths.Data, TextTokenizer.FromGpt2Files(RepoPaths.Gpt2Tokenizer));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: dotnet ActScale.Notebook.Tests.dll determinism OUTPUT_FILE | write-family-fixtures | write-tasks");
         return 2;
     }
 }

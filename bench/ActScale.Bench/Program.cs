@@ -10,6 +10,12 @@ using ActScale.Training;
 using static TorchSharp.torch;
 
 // Prints speed figures; never a pass/fail. See bench/README.md for the cases and bench/compare for the PyTorch side.
+// Two measurements that are not speed runs have their own first word: compare-methods MODEL ..., load-memory FOLDER.
+switch (args.FirstOrDefault())
+{
+    case "compare-methods": return CompareMethods.Run(args[1..], FindRepoRoot());
+    case "load-memory": return LoadMemory.Run(args[1]);
+}
 var options = BenchOptions.Parse(args);
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
@@ -34,6 +40,7 @@ foreach (var layers in options.LayerCounts(shape))
     foreach (var length in options.Lengths)
         RunCase(model, shape, batch, length);
 }
+return 0;
 
 void RunCase(LanguageModel model, string shape, int batch, int length)
 {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Rewrites the tiny family checkpoints and their reference logits (run from the repository root):
-#   ACTSCALE_WRITE_FIXTURES=1 dotnet test ActScale.Notebook.Tests --filter FullyQualifiedName~FamilyFixtureWriter
+#   dotnet artifacts/bin/ActScale.Notebook.Tests/release/ActScale.Notebook.Tests.dll write-family-fixtures
 #   sh ActScale.Notebook.Tests/Fixtures/reference/make_all.sh
 set -e
 here=$(dirname "$0")

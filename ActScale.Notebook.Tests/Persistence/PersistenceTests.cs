@@ -7,7 +7,7 @@ using ActScale.Tasks;
 using ActScale.Tests.Support;
 using ActScale.Training;
 
-namespace ActScale.Tests.Method;
+namespace ActScale.Tests.Persistence;
 
 /// <summary>Saving, loading and reapplying runs.</summary>
 public class PersistenceTests(TinyModelFixture fixture) : IClassFixture<TinyModelFixture>

@@ -2,7 +2,7 @@ using ActScale.Model;
 using ActScale.Tasks;
 using ActScale.Tests.Support;
 
-namespace ActScale.Tests.Method;
+namespace ActScale.Tests.Tasks;
 
 /// <summary>Task files, generators and the validation messages users see.</summary>
 public class TaskTests
@@ -124,13 +124,12 @@ public class TaskTests
         Assert.Equal(memorised.Select(e => (e.Correct, e.Wrong)), inContext.Select(e => (e.Wrong, e.Correct)));
     }
 
-    /// <summary>data/tasks/*.jsonl are exactly what the generators write from data/lists (set ACTSCALE_WRITE_TASKS=1 to rewrite them).</summary>
+    /// <summary>data/tasks/*.jsonl are exactly what the generators write from data/lists (`dotnet ActScale.Notebook.Tests.dll write-tasks` rewrites them).</summary>
     [Fact]
     public void CommittedTaskFilesMatchTheGenerators()
     {
         using var folder = TinyCheckpoints.NewFolder();
         var data = RepoPaths.Data;
-        if (Environment.GetEnvironmentVariable("ACTSCALE_WRITE_TASKS") == "1") TaskGenerators.WriteDefaultTasks(data, Tokenizer);
         Directory.CreateDirectory(Path.Combine(folder.Path, "lists"));
         foreach (var file in Directory.GetFiles(Path.Combine(data, "lists"))) File.Copy(file, Path.Combine(folder.Path, "lists", Path.GetFileName(file)));
         var (ccc, ioi) = TaskGenerators.WriteDefaultTasks(folder.Path, Tokenizer);

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using ActScale.Model;
 using ActScale.Tests.Support;
 
-namespace ActScale.Tests.Model;
+namespace ActScale.Tests.Model.Tokenizers;
 
 /// <summary>tokenizer.json (byte-level BPE) reading, folder detection and its errors.</summary>
 public class TokenizerFormatTests

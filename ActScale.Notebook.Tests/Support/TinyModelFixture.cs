@@ -2,7 +2,7 @@ using ActScale.Model;
 using ActScale.Tasks;
 using ActScale.Tests.Support;
 
-namespace ActScale.Tests.Method;
+namespace ActScale.Tests.Support;
 
 /// <summary>The committed tiny random GPT-2 (2 layers, width 16, context 32), loaded once per test class, and small tasks for it.</summary>
 public sealed class TinyModelFixture : IDisposable

@@ -1,7 +1,8 @@
 using ActScale.Objective;
+using ActScale.Tests.Support;
 using static TorchSharp.torch;
 
-namespace ActScale.Tests.Method;
+namespace ActScale.Tests.Objective;
 
 /// <summary>Each objective term on numbers small enough to compute by hand.</summary>
 public class LossTests

@@ -2,9 +2,10 @@ using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Objective;
 using ActScale.Tasks;
+using ActScale.Tests.Support;
 using static TorchSharp.torch;
 
-namespace ActScale.Tests.Method;
+namespace ActScale.Tests.Interventions;
 
 /// <summary>The three interventions' formulas, identities at zero, padding behaviour and where gradients go.</summary>
 public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyModelFixture>

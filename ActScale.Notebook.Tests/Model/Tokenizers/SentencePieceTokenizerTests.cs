@@ -2,7 +2,7 @@ using System.Text;
 using ActScale.Model;
 using ActScale.Tests.Support;
 
-namespace ActScale.Tests.Model;
+namespace ActScale.Tests.Model.Tokenizers;
 
 /// <summary>
 /// tokenizer.model (SentencePiece BPE, as Llama 2 and Mistral ship it). No real one is available offline, so a

@@ -3,12 +3,13 @@ using ActScale.Evaluation;
 using ActScale.Interventions;
 using ActScale.Objective;
 using ActScale.Tasks;
+using ActScale.Tests.Support;
 using ActScale.Training;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace ActScale.Tests.Method;
+namespace ActScale.Tests.Training;
 
 /// <summary>Training, evaluation, cancellation, divergence, determinism and resource use on the tiny model.</summary>
 public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) : IClassFixture<TinyModelFixture>
