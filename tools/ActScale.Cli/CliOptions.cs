@@ -1,7 +1,4 @@
-using ActScale.Hooks;
-using ActScale.Interventions;
 using ActScale.Notebook;
-using ActScale.Objective;
 using ActScale.Training;
 using static ActScale.Notebook.CommandCatalog;
 
@@ -42,35 +39,10 @@ internal static class CliOptions
     public static DataSettings ParseData(CommandLine line) =>
         new(line.Get(DataArgs.Task), line.Get(DataArgs.Train), line.Get(DataArgs.Test), line.Get(DataSeed));
 
-    public static TrainingOptions ParseTraining(CommandLine line)
-    {
-        var options = new TrainingOptions
-        {
-            Method = InterventionRegistry.Get(line.Get(TrainingArgs.Method)),
-            SiteKinds = ParseSites(line.Get(TrainingArgs.Sites)),
-            Steps = line.Get(TrainingArgs.Steps),
-            BatchSize = line.Get(TrainingArgs.Batch),
-            Seed = line.Get(TrainingArgs.Seed),
-            Loss = new LossSettings { Margin = line.Get(TrainArgs.Margin), LambdaF = line.Get(TrainArgs.LambdaF), LambdaM = line.Get(TrainArgs.LambdaM) },
-        };
-        if (line.Get(TrainingArgs.LearningRate) is not double rate) return options;
-        try { TrainingOptions.CheckLearningRate(rate); }
-        catch (ArgumentException e) { throw new UsageException("--lr: " + e.Message); }
-        return options with { LearningRate = rate };
-    }
+    public static TrainingOptions ParseTraining(CommandLine line) => TrainingOptionsReader.Read(line, TrainingOptionsReader.ReadLoss(line));
 
     public static int ParseThreads(CommandLine line) => line.Get(Threads);
 
     /// <summary>The run's name: --name, else the method's name (as the magic names it).</summary>
     public static string ParseName(CommandLine line, TrainingOptions options) => line.Get(Name) ?? options.Method.Name.ToLowerInvariant();
-
-    private static SiteKind[] ParseSites(string? text)
-    {
-        if (text is null) return TrainingOptions.DefaultSiteKinds;
-        try
-        {
-            return Options.Split(text).Select(Site.ParseKind).Distinct().ToArray();
-        }
-        catch (ArgumentException e) { throw new UsageException("--sites: " + e.Message); }
-    }
 }

@@ -6,7 +6,7 @@ namespace ActScale.Cli;
 /// The words after <c>actscale SUBCOMMAND</c>: positional words and <c>--name value</c> options, checked against the
 /// subcommand's declared options with the same messages the magics give (only the command's name differs).
 /// </summary>
-internal sealed class CommandLine
+internal sealed class CommandLine : IOptionValues
 {
     private readonly Dictionary<string, string> _options;
 
