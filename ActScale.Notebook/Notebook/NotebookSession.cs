@@ -58,19 +58,8 @@ public sealed class NotebookSession
     {
         var model = RequireModel();
         if (Examples is null) throw new UsageException("No prompts yet. Run `#!actscale data --task ccc` (or ioi, or a .jsonl file) first.");
-        bool positional = method.IsPositional;
-        if (_prepared.TryGetValue(positional, out var cached) && cached.Task.ModelIdentity == model.Identity) return cached;
-        var examples = Examples;
-        string? note = null;
-        if (positional && examples.Select(e => model.Tokenizer.Encode(e.Prompt).Length).Distinct().Count() > 1)
-        {
-            var (kept, dropped) = TaskValidator.KeepOneLength(examples, model.Tokenizer);
-            examples = kept;
-            note = $"{method} needs one prompt length: {dropped}.";
-        }
-        var task = PreparedTask.Prepare(model, examples, positional, method.Name);
-        _prepared[positional] = (task, note);
-        return (task, note);
+        if (_prepared.TryGetValue(method.IsPositional, out var cached) && cached.Task.ModelIdentity == model.Identity) return cached;
+        return _prepared[method.IsPositional] = PreparedTask.PrepareFor(model, Examples, method);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using ActScale.Interventions;
 using ActScale.Model;
 using ActScale.Tasks;
 using static TorchSharp.torch;
@@ -63,6 +64,21 @@ public sealed class PreparedTask : IDisposable
 
     public PreparedSplit Split(string name) => Splits.TryGetValue(name, out var s) ? s
         : throw new TaskDataException($"The task has no \"{name}\" split; it has {string.Join(", ", Splits.Keys.Select(k => $"\"{k}\""))}.");
+
+    /// <summary>
+    /// Prepares <paramref name="examples"/> to train <paramref name="method"/>: a positional method keeps only the prompts
+    /// of the commonest length (<see cref="TaskValidator.KeepOneLength"/>), and the note says what was dropped (null if nothing).
+    /// </summary>
+    public static (PreparedTask Task, string? Note) PrepareFor(LanguageModel model, IReadOnlyList<PromptExample> examples, InterventionMethod method)
+    {
+        string? note = null;
+        if (method.IsPositional && examples.Select(e => model.Tokenizer.Encode(e.Prompt).Length).Distinct().Count() > 1)
+        {
+            var (kept, dropped) = TaskValidator.KeepOneLength(examples, model.Tokenizer);
+            (examples, note) = (kept, $"{method} needs one prompt length: {dropped}.");
+        }
+        return (Prepare(model, examples, method.IsPositional, method.Name), note);
+    }
 
     /// <summary>
     /// Validates (see <see cref="TaskValidator.Validate"/>) and prepares <paramref name="examples"/> for <paramref name="model"/>.
