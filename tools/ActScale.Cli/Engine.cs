@@ -39,11 +39,12 @@ internal sealed class Engine(LanguageModel model) : IDisposable
         catch (FileNotFoundException e) when (e.FileName == data.Task) { throw new UsageException("--task: " + e.Message); }
     }
 
-    /// <summary>The prompts tokenized for a method; the positional methods keep the most common prompt length.</summary>
+    /// <summary>The prompts tokenized for a method, as the notebook prepares them; the note says what was dropped, if anything.</summary>
     public PreparedTask Prepare(IReadOnlyList<PromptExample> examples, InterventionMethod method)
     {
-        if (method.IsPositional) examples = TaskValidator.KeepOneLength(examples, Model.Tokenizer).Kept;
-        return PreparedTask.Prepare(Model, examples, method.IsPositional, method.Name);
+        var (task, note) = PreparedTask.PrepareFor(Model, examples, method);
+        if (note is not null) Console.Error.WriteLine(note);
+        return task;
     }
 
     /// <summary>Trains and evaluates; on cancellation the run holds the best parameters seen and is marked so.</summary>
