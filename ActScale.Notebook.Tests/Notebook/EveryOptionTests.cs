@@ -30,10 +30,19 @@ public sealed class EveryOptionTests(ITestOutputHelper output) : IDisposable
     {
         "--model" => Quoted(_folder.Path),
         "--path" => Quoted(Path.Combine(_folder.Path, "saved.json")),
+        "--dir" => Quoted(EmptySweep()),
         _ => option.Example,
     };
 
     private static string Quoted(string path) => $"\"{path}\"";
+
+    /// <summary>A planned sweep with no settings, for sweep-load (a real one is loaded in Cli/SweepTests).</summary>
+    private string EmptySweep()
+    {
+        var dir = Path.Combine(_folder.Path, "sweep");
+        ActScale.Persistence.SweepFolder.WritePlan(dir, []);
+        return dir;
+    }
 
     [Fact]
     public async Task Every_advertised_option_and_choice_of_every_subcommand_is_accepted()

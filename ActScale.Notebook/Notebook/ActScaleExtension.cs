@@ -80,6 +80,7 @@ public static class ActScaleExtension
         Add<ActScaleApply>("apply", handler.Apply);
         Add<ActScalePredict>("predict", handler.Predict);
         Add<ActScaleRuns>("runs", handler.Runs);
+        Add<ActScaleSweepLoad>("sweep-load", handler.SweepLoad);
 
         void Add<T>(string name, Func<T, KernelInvocationContext, Task> handle) where T : ActScaleCommand =>
             kernel.AddDirective<T>(subs[name], async (command, context) =>

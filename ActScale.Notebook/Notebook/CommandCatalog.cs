@@ -122,6 +122,12 @@ public static class CommandCatalog
         public static readonly MagicOption<double> Beta = MagicOptions.Number("--beta", "Strength β of the intervention (−1 reverses).", 1.0);
     }
 
+    public static class SweepLoadArgs
+    {
+        public static readonly MagicOption<string?> Dir = MagicOptions.Text("--dir", "The sweep folder (made by actscale sweep plan).", "", "sweeps/ccc") with
+        { Positional = true, TypeHint = "file" };
+    }
+
     public static IReadOnlyList<SubcommandSpec> All { get; } =
     [
         new("load", "Loads a model: the shipped default when --model is left out, else a checkpoint folder or a Hugging Face name in the local cache.",
@@ -136,6 +142,8 @@ public static class CommandCatalog
         new("compare", "A table of train and test metrics and parameter counts, one column per run.", [CompareArgs.Runs]),
         new("sweep", "Trains one run per value and plots effectiveness against minimality and against faithfulness, train and test.",
             [SweepArgs.Param, SweepArgs.Values, TrainingArgs.Method, TrainingArgs.Sites, TrainingArgs.Steps, TrainingArgs.LearningRate, TrainingArgs.Batch, TrainingArgs.Seed, SweepArgs.Name]),
+        new("sweep-load", "Loads a sweep trained by the actscale tool (here or as a Slurm job array): its runs join the session's runs and its trade-off plots are drawn.",
+            [SweepLoadArgs.Dir]),
         new("save", "Saves a run's parameters and settings to a file that can be loaded again on the same model.", [RunName, SaveArgs.Path]),
         new("apply", "Shows the top next tokens before and after applying a run to a prompt.", [RunName, ApplyArgs.Prompt, ApplyArgs.Beta, PredictArgs.Top]),
         new("runs", "Lists the runs trained in this session.", []),

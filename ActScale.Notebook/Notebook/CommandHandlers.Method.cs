@@ -1,9 +1,6 @@
 using System.Net;
 using System.Text;
 using ActScale.Evaluation;
-using ActScale.Hooks;
-using ActScale.Interventions;
-using ActScale.Objective;
 using ActScale.Runtime;
 using ActScale.Tasks;
 using ActScale.Training;
@@ -45,43 +42,10 @@ internal sealed partial class CommandHandlers
         return html.Append("</table></div>").ToString();
     }
 
-    /// <summary>The training options shared by train and sweep; train adds the loss weights.</summary>
-    private static TrainingOptions ReadTraining(ActScaleCommand command, LossSettings? loss = null)
-    {
-        var options = new TrainingOptions
-        {
-            Method = InterventionRegistry.Get(command.Get(TrainingArgs.Method)),
-            SiteKinds = ReadSites(command.Get(TrainingArgs.Sites)),
-            Steps = command.Get(TrainingArgs.Steps),
-            BatchSize = command.Get(TrainingArgs.Batch),
-            Seed = command.Get(TrainingArgs.Seed),
-            Loss = loss ?? new LossSettings(),
-        };
-        if (command.Get(TrainingArgs.LearningRate) is not double rate) return options;
-        try { TrainingOptions.CheckLearningRate(rate); }
-        catch (ArgumentException e) { throw new UsageException("--lr: " + e.Message); }
-        return options with { LearningRate = rate };
-    }
-
-    private static SiteKind[] ReadSites(string? text)
-    {
-        if (text is null) return TrainingOptions.DefaultSiteKinds;
-        try
-        {
-            return Options.Split(text).Select(Site.ParseKind).Distinct().ToArray();
-        }
-        catch (ArgumentException e) { throw new UsageException("--sites: " + e.Message); }
-    }
-
     public async Task Train(ActScaleTrain command, KernelInvocationContext context)
     {
         var model = session.RequireModel();
-        var options = ReadTraining(command, new LossSettings
-        {
-            Margin = command.Get(TrainArgs.Margin),
-            LambdaF = command.Get(TrainArgs.LambdaF),
-            LambdaM = command.Get(TrainArgs.LambdaM),
-        });
+        var options = TrainingOptionsReader.Read(command, TrainingOptionsReader.ReadLoss(command));
         var name = command.Get(TrainArgs.Name) ?? options.Method.Name.ToLowerInvariant();
         var (task, note) = session.RequireTask(options.Method);
         using var training = session.BeginTraining($"training '{name}'");

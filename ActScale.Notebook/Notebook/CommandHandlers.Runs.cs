@@ -47,7 +47,7 @@ internal sealed partial class CommandHandlers
         var model = session.RequireModel();
         var param = command.Get(SweepArgs.Param);
         var values = command.Get(SweepArgs.Values);
-        var baseOptions = ReadTraining(command);
+        var baseOptions = TrainingOptionsReader.Read(command);
         var grid = SweepGrid.Over(SweepArgs.Parameters[param], values);
         var (task, _) = session.RequireTask(baseOptions.Method);
         using var training = session.BeginTraining("a sweep");

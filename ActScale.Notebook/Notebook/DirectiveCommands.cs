@@ -10,7 +10,7 @@ namespace ActScale.Notebook;
 /// in <see cref="Values"/> and is read as text through its <see cref="MagicOption{T}"/>, so a bad value becomes a
 /// message that says what to type instead of a JSON binding error.
 /// </summary>
-public abstract class ActScaleCommand : KernelCommand
+public abstract class ActScaleCommand : KernelCommand, IOptionValues
 {
     /// <summary>Every value the parser passed, by JSON property name.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Values { get; set; }

@@ -102,10 +102,22 @@ public static class RunStore
     }
 
     /// <summary>
-    /// Loads a run for <paramref name="model"/>, its parameters on the model's device. Refuses a run saved for another
-    /// model (naming both identities), by a newer format version, changed after saving, or with non-finite parameters.
+    /// SHA-256 of a saved run's float32 parameters, read and verified like <see cref="Load"/> but without a model: two runs
+    /// with equal hashes hold bit-identical parameters, whatever their timings or names.
     /// </summary>
-    public static InterventionRun Load(string path, LanguageModel model)
+    public static string ParametersSha256(string path)
+    {
+        var (json, meta, version) = ReadVerified(path);
+        using var scope = NewDisposeScope();
+        var stored = version >= FormatVersion ? InlineParameters(json, meta) : PairedParameters(json, meta);
+        var values = stored.to(ScalarType.Float32).contiguous().data<float>().ToArray();
+        var bytes = new byte[values.Length * sizeof(float)];
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+        return Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+    }
+
+    /// <summary>Reads a saved run's metadata once and checks its format version and seal.</summary>
+    private static (string Json, JsonObject Meta, int Version) ReadVerified(string path)
     {
         var (json, _) = Paths(path);
         if (!File.Exists(json)) throw new FileNotFoundException($"No saved run at '{json}'.", json);
@@ -127,6 +139,16 @@ public static class RunStore
         if (version >= FormatVersion && (meta[HashKey] is JsonValue h && h.TryGetValue<string>(out var hash) ? hash : "") != ContentHash(meta))
             throw new InvalidDataException($"'{json}' was changed after it was saved (its content hash differs): a setting or the parameters were edited, " +
                                            "or the file is damaged. Settings and parameters only make sense together; save the run again.");
+        return (json, meta, version);
+    }
+
+    /// <summary>
+    /// Loads a run for <paramref name="model"/>, its parameters on the model's device. Refuses a run saved for another
+    /// model (naming both identities), by a newer format version, changed after saving, or with non-finite parameters.
+    /// </summary>
+    public static InterventionRun Load(string path, LanguageModel model)
+    {
+        var (json, meta, version) = ReadVerified(path);
         var identity = meta["model_identity"] is JsonValue m && m.TryGetValue<string>(out var id) ? id : throw NotARun(json, "it has no \"model_identity\"", null);
         if (identity != model.Identity)
             throw new InvalidOperationException($"The run in '{json}' was trained on model '{identity}', but the model given is '{model.Identity}'. " +
