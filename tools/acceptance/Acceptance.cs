@@ -13,9 +13,7 @@ internal static class Acceptance
     public static IEnumerable<Check> Ccc(LanguageModel model, IReadOnlyList<PromptExample> examples, string label, SteeringBudget budget)
     {
         using var task = PreparedTask.Prepare(model, examples, samePromptLength: true, "ActivScalar");
-        var heldOut = task.Split("test-countries");
-        var clean = LibraryAccess.Measure(model, heldOut).Select(m => m.LogitDifference).ToArray();
-        Describe($"{label}: CCC held-out countries", clean);
+        var (heldOut, clean) = CleanHeldOut(model, task, "test-countries", $"{label}: CCC");
         var checks = new List<Check>
         {
             Check.Between($"{label}: CCC conflicts, clean accuracy (memory wins), held-out countries", SteeringMetrics.FlipAccuracy(clean, 1), 0.3, 0.7),
@@ -28,9 +26,7 @@ internal static class Acceptance
     public static IEnumerable<Check> Ioi(LanguageModel model, IReadOnlyList<PromptExample> examples, string label, SteeringBudget budget)
     {
         using var task = PreparedTask.Prepare(model, examples, samePromptLength: true, "ActivScalar");
-        var heldOut = task.Split("test-names+templates");
-        var clean = LibraryAccess.Measure(model, heldOut).Select(m => m.LogitDifference).ToArray();
-        Describe($"{label}: IOI held-out names and templates", clean);
+        var (heldOut, clean) = CleanHeldOut(model, task, "test-names+templates", $"{label}: IOI");
         var checks = new List<Check>
         {
             Check.AtLeast($"{label}: IOI clean accuracy, held-out names and templates", SteeringMetrics.FlipAccuracy(clean, 1), 0.95),
@@ -41,12 +37,18 @@ internal static class Acceptance
         return checks;
     }
 
-    /// <summary>Prints the spread of the clean logit differences: a shared shift can flip every prompt only when they lie close together.</summary>
-    private static void Describe(string label, double[] logitDifferences)
+    /// <summary>
+    /// The held-out split and its clean logit differences, whose spread is printed: a shared shift can flip every prompt
+    /// only when they lie close together.
+    /// </summary>
+    private static (PreparedSplit Split, double[] LogitDifferences) CleanHeldOut(LanguageModel model, PreparedTask task, string splitName, string label)
     {
-        double mean = logitDifferences.Average();
-        double sd = Math.Sqrt(logitDifferences.Average(d => (d - mean) * (d - mean)));
-        Console.WriteLine($"{label}: clean logit difference mean {mean:0.00}, sd {sd:0.00}, range {logitDifferences.Min():0.00} .. {logitDifferences.Max():0.00}");
+        var split = task.Split(splitName);
+        var ld = LibraryAccess.Measure(model, split).Select(m => m.LogitDifference).ToArray();
+        double mean = ld.Average();
+        double sd = Math.Sqrt(ld.Average(d => (d - mean) * (d - mean)));
+        Console.WriteLine($"{label} {splitName}: clean logit difference mean {mean:0.00}, sd {sd:0.00}, range {ld.Min():0.00} .. {ld.Max():0.00}");
+        return (split, ld);
     }
 
     /// <summary>A shared lever: scaling the same sites moves the answer the same way on training and held-out prompts.</summary>
