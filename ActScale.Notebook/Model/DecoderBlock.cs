@@ -7,7 +7,7 @@ namespace ActScale.Model;
 /// One pre-norm decoder block, the same for every family; its four named sites are applied here and nowhere
 /// else. With a parallel residual (GPT-NeoX) attention and MLP both read the block input.
 /// </summary>
-public sealed class DecoderBlock(int layer, ILayer attentionNorm, ILayer attention, ILayer mlpNorm, ILayer mlp, bool parallelResidual)
+public sealed class DecoderBlock(int layer, ILayer attentionNorm, CausalSelfAttention attention, ILayer mlpNorm, ILayer mlp, bool parallelResidual)
     : IDisposable
 {
     private readonly Site _residPre = new(layer, SiteKind.ResidPre);
@@ -17,12 +17,12 @@ public sealed class DecoderBlock(int layer, ILayer attentionNorm, ILayer attenti
 
     public int Layer { get; } = layer;
 
-    /// <summary>The block output for <paramref name="residual"/> (which stays the caller's); every intermediate is freed here.</summary>
-    public Tensor Forward(Tensor residual, HookSet? hooks)
+    /// <summary>The block output for <paramref name="residual"/> (which stays the caller's); every intermediate is freed here. A cache supplies and keeps earlier tokens' keys and values.</summary>
+    public Tensor Forward(Tensor residual, HookSet? hooks, KeyValueCache? cache = null)
     {
         using var scope = NewDisposeScope();
         var x = At(hooks, _residPre, residual);
-        var attnOut = At(hooks, _attnOut, attention.Forward(attentionNorm.Forward(x)));
+        var attnOut = At(hooks, _attnOut, attention.Forward(attentionNorm.Forward(x), cache, Layer));
         var mid = parallelResidual ? x : x + attnOut;
         var mlpOut = At(hooks, _mlpOut, mlp.Forward(mlpNorm.Forward(mid)));
         var output = parallelResidual ? x + attnOut + mlpOut : mid + mlpOut;
