@@ -78,6 +78,7 @@ public static class ActScaleExtension
         Add<ActScaleSweep>("sweep", handler.Sweep);
         Add<ActScaleSave>("save", handler.Save);
         Add<ActScaleApply>("apply", handler.Apply);
+        Add<ActScaleGenerate>("generate", handler.Generate);
         Add<ActScalePredict>("predict", handler.Predict);
         Add<ActScaleRuns>("runs", handler.Runs);
         Add<ActScaleSweepLoad>("sweep-load", handler.SweepLoad);

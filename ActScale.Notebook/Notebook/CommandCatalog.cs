@@ -122,6 +122,23 @@ public static class CommandCatalog
         public static readonly MagicOption<double> Beta = MagicOptions.Number("--beta", "Strength β of the intervention (−1 reverses).", 1.0);
     }
 
+    public static class GenerateArgs
+    {
+        public static readonly MagicOption<string?> Prompt = MagicOptions.Text("--prompt",
+            "Prompt text, in quotes. An ActivScalar or SteerVec run acts at the prompt positions it was trained on, so the prompt needs its training length; DynScalar acts on any prompt and on every generated token.",
+            "the first test prompt", "\"The capital of France is\"");
+        public static readonly MagicOption<IReadOnlyList<double>> Betas = MagicOptions.Numbers("--beta",
+            "Strengths β, comma-separated; the clean model (β = 0) is always shown.", "-1,1", [-1, 0, 1]);
+        public static readonly MagicOption<int> MaxTokens = MagicOptions.Int("--max-tokens", "How many tokens to generate.", 20, 1, 10_000, example: 5);
+        public static readonly MagicOption<double> Temperature = MagicOptions.Number("--temperature", "0 is greedy; above 0 samples from the softened distribution.", 0, 0);
+        public static readonly MagicOption<int?> TopK = MagicOptions.OptionalInt("--top-k", "Sample only among the k most likely tokens.", 5);
+        public static readonly MagicOption<double?> TopP = MagicOptions.OptionalNumber("--top-p", "Sample only among the most likely tokens whose probability sums to p.", "1", 0.9);
+        public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed of the sampling.", 0);
+        public static readonly MagicOption<string?> Correct = MagicOptions.Text("--correct",
+            "The correct answer word, scored as it follows the prompt after a space, for p(correct) of the first token.", "the task's answer when the prompt is a task prompt", "Paris");
+        public static readonly MagicOption<string?> Wrong = MagicOptions.Text("--wrong", "The wrong answer word (after a space), for p(wrong) of the first token.", "the task's answer when the prompt is a task prompt", "Berlin");
+    }
+
     public static class SweepLoadArgs
     {
         public static readonly MagicOption<string?> Dir = MagicOptions.Text("--dir", "The sweep folder (made by actscale sweep plan).", "", "sweeps/ccc") with
@@ -146,6 +163,8 @@ public static class CommandCatalog
             [SweepLoadArgs.Dir]),
         new("save", "Saves a run's parameters and settings to a file that can be loaded again on the same model.", [RunName, SaveArgs.Path]),
         new("apply", "Shows the top next tokens before and after applying a run to a prompt.", [RunName, ApplyArgs.Prompt, ApplyArgs.Beta, PredictArgs.Top]),
+        new("generate", "Generates text with a run at several strengths β, side by side with the clean model, and shows the first token's p(correct) and p(wrong).",
+            [RunName, GenerateArgs.Prompt, GenerateArgs.Betas, GenerateArgs.MaxTokens, GenerateArgs.Temperature, GenerateArgs.TopK, GenerateArgs.TopP, GenerateArgs.Seed, GenerateArgs.Correct, GenerateArgs.Wrong]),
         new("runs", "Lists the runs trained in this session.", []),
         new("help", "Shows every subcommand with its options.", []),
     ];

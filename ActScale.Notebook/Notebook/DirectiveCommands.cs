@@ -141,5 +141,6 @@ public sealed class ActScaleCompare : ActScaleCommand;
 public sealed class ActScaleSweep : ActScaleCommand;
 public sealed class ActScaleSave : ActScaleCommand;
 public sealed class ActScaleApply : ActScaleCommand;
+public sealed class ActScaleGenerate : ActScaleCommand;
 public sealed class ActScalePredict : ActScaleCommand;
 public sealed class ActScaleRuns : ActScaleCommand;

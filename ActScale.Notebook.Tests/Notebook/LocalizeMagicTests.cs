@@ -1,0 +1,97 @@
+using ActScale.Notebook;
+using ActScale.Tests.Support;
+
+namespace ActScale.Tests.Notebook;
+
+/// <summary>
+/// The generation and localisation magics in a real kernel on a tiny random GPT-2 with CCC prompts and an ActivScalar
+/// and a DynScalar run trained for a few steps.
+/// </summary>
+public sealed class LocalizeMagicTests(LocalizeMagicTests.Session session) : IClassFixture<LocalizeMagicTests.Session>
+{
+    public sealed class Session : IAsyncLifetime
+    {
+        private readonly TinyCheckpoints.TempFolder _folder = TinyCheckpoints.NewFolder();
+        public NotebookKernel Kernel { get; } = new();
+
+        public async Task InitializeAsync()
+        {
+            TinyCheckpoints.WriteGpt2(_folder.Path);
+            foreach (var code in new[]
+                     {
+                         $"#!actscale load --model \"{_folder.Path}\" --device cpu",
+                         "#!actscale data --task ccc --train 8 --test 4 --seed 1",
+                         "#!actscale train --method activscalar --steps 3 --lr 0.05 --name scalars",
+                         "#!actscale train --method dynscalar --steps 3 --lr 0.05 --name dyn",
+                     })
+            {
+                var result = await Kernel.SubmitAsync(code);
+                if (!result.Succeeded) throw new InvalidOperationException($"{code}\n{result}");
+            }
+        }
+
+        public Task DisposeAsync()
+        {
+            Kernel.Dispose();
+            _folder.Dispose();
+            return Task.CompletedTask;
+        }
+    }
+
+    private NotebookKernel Kernel => session.Kernel;
+
+    private async Task<NotebookKernel.Result> Succeed(string code)
+    {
+        var result = await Kernel.SubmitAsync(code);
+        Assert.True(result.Succeeded, result.ToString());
+        return result;
+    }
+
+    private async Task<string> Fail(string code)
+    {
+        var result = await Kernel.SubmitAsync(code);
+        Assert.False(result.Succeeded, $"expected '{code}' to fail:\n{result}");
+        return result.Failure?.Message ?? result.ToString();
+    }
+
+    [Fact]
+    public async Task GenerateShowsTheCleanRowAndEachBetaWithTheTaskAnswersProbabilities()
+    {
+        var html = (await Succeed("#!actscale generate scalars --beta -2,1 --max-tokens 3")).AllHtml;
+        Assert.Contains("actscale-generate", html);
+        Assert.Contains("<td>0 (clean)</td>", html);
+        Assert.Contains("<td>−2</td>", html);
+        Assert.Contains("<td>+1</td>", html);
+        Assert.Contains("p(correct) <code>", html);   // the default prompt is a task prompt, so its answers are known
+        Assert.Matches(@"<td>\d+\.\d%</td>", html);
+    }
+
+    [Fact]
+    public async Task GenerateWithDynScalarTakesAnyPromptAndSamples()
+    {
+        var html = (await Succeed("#!actscale generate dyn --prompt \"The capital of France is\" --max-tokens 4 --temperature 0.8 --top-k 20 --top-p 0.9 --seed 3 --correct Paris --wrong Rome")).AllHtml;
+        Assert.Contains("p(correct) <code> Paris</code>", html);
+        Assert.Contains("The capital of France is", html);
+    }
+
+    [Fact]
+    public async Task GenerateRefusesAPositionalRunOnAPromptOfAnotherLength()
+    {
+        var message = await Fail("#!actscale generate scalars --prompt \"Hello\"");
+        Assert.Contains("training length", message);
+    }
+
+    [Fact]
+    public async Task GenerateNamesAMissingRun()
+    {
+        var message = await Fail("#!actscale generate nosuchrun --prompt \"Hello\"");
+        Assert.Contains("nosuchrun", message);
+    }
+
+    [Fact]
+    public async Task GenerateHelpListsItsOptions()
+    {
+        var html = (await Succeed("#!actscale generate --help")).AllHtml;
+        foreach (var option in new[] { "--prompt", "--beta", "--max-tokens", "--temperature", "--seed" }) Assert.Contains(option, html);
+    }
+}
