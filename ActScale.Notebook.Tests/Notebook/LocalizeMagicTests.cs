@@ -94,4 +94,20 @@ public sealed class LocalizeMagicTests(LocalizeMagicTests.Session session) : ICl
         var html = (await Succeed("#!actscale generate --help")).AllHtml;
         foreach (var option in new[] { "--prompt", "--beta", "--max-tokens", "--temperature", "--seed" }) Assert.Contains(option, html);
     }
+
+    [Fact]
+    public async Task BetaPlotsFourCurvesWithTheCleanPointMarked()
+    {
+        var html = (await Succeed("#!actscale beta scalars --values -1:1:1")).AllHtml;
+        Assert.Equal(4, html.Split("class=\"actscale-plot\"").Length - 1);
+        foreach (var title in new[] { "mean logit difference", "answer probabilities", "KL to the clean model", "both-β success" }) Assert.Contains(title, html);
+        Assert.Contains("β = 0 (clean model)", html);
+    }
+
+    [Fact]
+    public async Task BetaRefusesAnUnknownSplitAndABadRange()
+    {
+        Assert.Contains("no split 'valid'", await Fail("#!actscale beta scalars --split valid"));
+        Assert.Contains("positive step", await Fail("#!actscale beta scalars --values 1:2:-1"));
+    }
 }

@@ -79,6 +79,7 @@ public static class ActScaleExtension
         Add<ActScaleSave>("save", handler.Save);
         Add<ActScaleApply>("apply", handler.Apply);
         Add<ActScaleGenerate>("generate", handler.Generate);
+        Add<ActScaleBeta>("beta", handler.Beta);
         Add<ActScalePredict>("predict", handler.Predict);
         Add<ActScaleRuns>("runs", handler.Runs);
         Add<ActScaleSweepLoad>("sweep-load", handler.SweepLoad);

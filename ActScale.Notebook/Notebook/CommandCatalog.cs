@@ -139,6 +139,23 @@ public static class CommandCatalog
         public static readonly MagicOption<string?> Wrong = MagicOptions.Text("--wrong", "The wrong answer word (after a space), for p(wrong) of the first token.", "the task's answer when the prompt is a task prompt", "Berlin");
     }
 
+    /// <summary>Options of the localisation magics (beta, localize, patch, compare-maps).</summary>
+    public static class LocalizeArgs
+    {
+        public static readonly MagicOption<IReadOnlyList<double>> BetaValues = new("--values",
+            "Strengths β: from:to:step or a comma-separated list; each is measured with its negative, and β = 0 (clean) is always added.", "-3:3:0.25",
+            text => Parsed(() => ActScale.Localization.BetaCurve.ParseValues(string.IsNullOrWhiteSpace(text) ? "-3:3:0.25" : text)), "-2:2:1");
+        public static readonly MagicOption<string?> Splits = MagicOptions.Text("--split", "Splits to measure, comma-separated.", "train,test", "test") with
+        { Completions = _ => ["train,test", "train", "test"] };
+    }
+
+    /// <summary>A library parser's argument error as the notebook's usage error.</summary>
+    private static T Parsed<T>(Func<T> parse)
+    {
+        try { return parse(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+    }
+
     public static class SweepLoadArgs
     {
         public static readonly MagicOption<string?> Dir = MagicOptions.Text("--dir", "The sweep folder (made by actscale sweep plan).", "", "sweeps/ccc") with
@@ -165,6 +182,8 @@ public static class CommandCatalog
         new("apply", "Shows the top next tokens before and after applying a run to a prompt.", [RunName, ApplyArgs.Prompt, ApplyArgs.Beta, PredictArgs.Top]),
         new("generate", "Generates text with a run at several strengths β, side by side with the clean model, and shows the first token's p(correct) and p(wrong).",
             [RunName, GenerateArgs.Prompt, GenerateArgs.Betas, GenerateArgs.MaxTokens, GenerateArgs.Temperature, GenerateArgs.TopK, GenerateArgs.TopP, GenerateArgs.Seed, GenerateArgs.Correct, GenerateArgs.Wrong]),
+        new("beta", "Plots a run's mean logit difference, p(correct), p(wrong), KL and both-β success against a continuous β, train and test, the clean model at β = 0 marked.",
+            [RunName, LocalizeArgs.BetaValues, LocalizeArgs.Splits]),
         new("runs", "Lists the runs trained in this session.", []),
         new("help", "Shows every subcommand with its options.", []),
     ];

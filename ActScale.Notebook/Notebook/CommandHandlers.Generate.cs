@@ -24,14 +24,8 @@ internal sealed partial class CommandHandlers
             MaxTokens = command.Get(GenerateArgs.MaxTokens), Temperature = command.Get(GenerateArgs.Temperature),
             TopK = command.Get(GenerateArgs.TopK), TopP = command.Get(GenerateArgs.TopP), Seed = command.Get(GenerateArgs.Seed),
         };
-        SteeredGenerationResult result;
-        try
-        {
-            result = SteeredGeneration.Generate(model, record.Run, prompt, command.Get(GenerateArgs.Betas), options,
-                Spaced(command.Get(GenerateArgs.Correct)) ?? example?.Correct, Spaced(command.Get(GenerateArgs.Wrong)) ?? example?.Wrong);
-        }
-        catch (TaskDataException e) { throw new UsageException(e.Message); }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        var result = Checked(() => SteeredGeneration.Generate(model, record.Run, prompt, command.Get(GenerateArgs.Betas), options,
+            Spaced(command.Get(GenerateArgs.Correct)) ?? example?.Correct, Spaced(command.Get(GenerateArgs.Wrong)) ?? example?.Wrong));
         context.Display(new ActScaleHtml(Html(result)), "text/html");
         return Task.CompletedTask;
     }

@@ -142,5 +142,6 @@ public sealed class ActScaleSweep : ActScaleCommand;
 public sealed class ActScaleSave : ActScaleCommand;
 public sealed class ActScaleApply : ActScaleCommand;
 public sealed class ActScaleGenerate : ActScaleCommand;
+public sealed class ActScaleBeta : ActScaleCommand;
 public sealed class ActScalePredict : ActScaleCommand;
 public sealed class ActScaleRuns : ActScaleCommand;
