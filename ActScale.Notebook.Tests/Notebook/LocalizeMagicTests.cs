@@ -110,4 +110,19 @@ public sealed class LocalizeMagicTests(LocalizeMagicTests.Session session) : ICl
         Assert.Contains("no split 'valid'", await Fail("#!actscale beta scalars --split valid"));
         Assert.Contains("positive step", await Fail("#!actscale beta scalars --values 1:2:-1"));
     }
+
+    [Theory]
+    [InlineData("scalars")]
+    [InlineData("dyn")]
+    public async Task LocalizePlotsRetentionAndReportsTheSmallestKKeeping90Percent(string run)
+    {
+        var html = (await Succeed($"#!actscale localize {run} --k 1,2")).AllHtml;
+        Assert.Equal(3, html.Split("class=\"actscale-plot\"").Length - 1);
+        Assert.Matches(@"train: (the \d+ largest of \d+ sites keep|no k tried keeps)", html);
+        Assert.Contains("test:", html);
+    }
+
+    [Fact]
+    public async Task LocalizeRefusesAFractionalK() =>
+        Assert.Contains("whole numbers", await Fail("#!actscale localize scalars --k 1.5"));
 }

@@ -80,6 +80,7 @@ public static class ActScaleExtension
         Add<ActScaleApply>("apply", handler.Apply);
         Add<ActScaleGenerate>("generate", handler.Generate);
         Add<ActScaleBeta>("beta", handler.Beta);
+        Add<ActScaleLocalize>("localize", handler.Localize);
         Add<ActScalePredict>("predict", handler.Predict);
         Add<ActScaleRuns>("runs", handler.Runs);
         Add<ActScaleSweepLoad>("sweep-load", handler.SweepLoad);

@@ -145,6 +145,10 @@ public static class CommandCatalog
         public static readonly MagicOption<IReadOnlyList<double>> BetaValues = new("--values",
             "Strengths β: from:to:step or a comma-separated list; each is measured with its negative, and β = 0 (clean) is always added.", "-3:3:0.25",
             text => Parsed(() => ActScale.Localization.BetaCurve.ParseValues(string.IsNullOrWhiteSpace(text) ? "-3:3:0.25" : text)), "-2:2:1");
+        public static readonly MagicOption<IReadOnlyList<int>?> Ks = new("--k",
+            "Numbers of sites to keep, comma-separated; the full run is always added.", "1,2,4,8,... up to all sites",
+            text => string.IsNullOrWhiteSpace(text) ? null : Options.Doubles(text, "--k").Select(v => v >= 1 && v == Math.Floor(v) ? (int)v
+                : throw new UsageException($"--k takes whole numbers of at least 1; got {Num(v)}.")).ToArray(), "1,2,4");
         public static readonly MagicOption<string?> Splits = MagicOptions.Text("--split", "Splits to measure, comma-separated.", "train,test", "test") with
         { Completions = _ => ["train,test", "train", "test"] };
     }
@@ -184,6 +188,8 @@ public static class CommandCatalog
             [RunName, GenerateArgs.Prompt, GenerateArgs.Betas, GenerateArgs.MaxTokens, GenerateArgs.Temperature, GenerateArgs.TopK, GenerateArgs.TopP, GenerateArgs.Seed, GenerateArgs.Correct, GenerateArgs.Wrong]),
         new("beta", "Plots a run's mean logit difference, p(correct), p(wrong), KL and both-β success against a continuous β, train and test, the clean model at β = 0 marked.",
             [RunName, LocalizeArgs.BetaValues, LocalizeArgs.Splits]),
+        new("localize", "Top-k retention: keeps the k sites with the largest effect, resets the rest to the identity, plots both-β success, effect and KL against k and reports the smallest k keeping 90% of the full effect.",
+            [RunName, LocalizeArgs.Ks, LocalizeArgs.Splits]),
         new("runs", "Lists the runs trained in this session.", []),
         new("help", "Shows every subcommand with its options.", []),
     ];

@@ -20,6 +20,22 @@ internal sealed partial class CommandHandlers
         await session.ShareAsync("betaCurve", points, typeof(IReadOnlyList<BetaPoint>));
     }
 
+    public async Task Localize(ActScaleLocalize command, KernelInvocationContext context)
+    {
+        var model = session.RequireModel();
+        var record = session.RequireRun<NotebookRun>(command.Get(RunName));
+        var ks = command.Get(LocalizeArgs.Ks);
+        var (task, _) = session.RequireTask(record.Run.Method);
+        var splits = RequireSplits(task, command.Get(LocalizeArgs.Splits));
+        var result = await Task.Run(() => Checked(() => TopKRetention.Measure(model, record.Run, task, ks, splits)));
+        foreach (var chart in LocalizationCharts.Retention(result)) context.Display(chart, "text/html");
+        var lines = result.SmallestKAt90.Select(kv => kv.Value is int k
+            ? $"{kv.Key}: the {k} largest of {result.SiteCount} sites keep ≥ 90% of the full run's effect"
+            : $"{kv.Key}: no k tried keeps 90% of the full run's effect");
+        context.Display(new ActScaleHtml($"<div class=\"actscale-localize\">{string.Join("<br/>", lines.Select(System.Net.WebUtility.HtmlEncode))}</div>"), "text/html");
+        await session.ShareAsync("retention", result, typeof(RetentionResult));
+    }
+
     /// <summary>The named splits (comma-separated; train and test when null), each of which the task must have.</summary>
     private static IReadOnlyList<string> RequireSplits(PreparedTask task, string? text)
     {

@@ -143,5 +143,6 @@ public sealed class ActScaleSave : ActScaleCommand;
 public sealed class ActScaleApply : ActScaleCommand;
 public sealed class ActScaleGenerate : ActScaleCommand;
 public sealed class ActScaleBeta : ActScaleCommand;
+public sealed class ActScaleLocalize : ActScaleCommand;
 public sealed class ActScalePredict : ActScaleCommand;
 public sealed class ActScaleRuns : ActScaleCommand;

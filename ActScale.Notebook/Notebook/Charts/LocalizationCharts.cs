@@ -32,4 +32,20 @@ public static class LocalizationCharts
             Chart("both-β success at ±|β|", ("success", p => p.BothBetaSuccess)),
         ];
     }
+
+    /// <summary>Both-β success, effect and KL against k (log axis), train solid and test dashed.</summary>
+    public static IReadOnlyList<GenericChart> Retention(RetentionResult result)
+    {
+        GenericChart Chart(string what, Func<RetentionPoint, double> value) => ActScaleCharts.Lines(
+            $"{result.RunName}: {what} keeping the k largest of {result.SiteCount} sites", "k (sites kept; the rest reset to the identity)", what,
+            result.Points.GroupBy(p => p.Split).OrderBy(g => g.Key == "train" ? 0 : 1).Select(g => new ActScaleCharts.Series(
+                g.Key, g.Select(p => (double)p.K).ToArray(), g.Select(value).ToArray(), g.Select(p => $"k = {p.K}").ToArray(), Dashed: g.Key != "train")),
+            logX: true);
+        return
+        [
+            Chart("both-β success at ±1", p => p.BothBetaSuccess),
+            Chart("effect (LD(+1) − LD(−1)) / 2", p => p.Effect),
+            Chart("KL to the clean model at ±1", p => p.Kl),
+        ];
+    }
 }
