@@ -125,4 +125,39 @@ public sealed class LocalizeMagicTests(LocalizeMagicTests.Session session) : ICl
     [Fact]
     public async Task LocalizeRefusesAFractionalK() =>
         Assert.Contains("whole numbers", await Fail("#!actscale localize scalars --k 1.5"));
+
+    [Fact]
+    public async Task PatchDrawsAMapAndCompareMapsPutsItBesideTheScalars()
+    {
+        var patch = (await Succeed("#!actscale patch --sites attn_out,mlp_out --prompts 4 --name p1")).AllHtml;
+        Assert.Contains("\"type\":\"heatmap\"", patch);
+        Assert.Contains("share of LD recovered", patch);
+        await Succeed("#!actscale patch --direction attribution --prompts 4 --name grad");
+        var html = (await Succeed("#!actscale compare-maps scalars --patch p1")).AllHtml;
+        Assert.Matches(@"Spearman rank correlation .* over \d+ sites: <b>-?\d\.\d{3}</b>; top 5: \d shared", html);
+        Assert.Equal(2, html.Split("class=\"actscale-plot\"").Length - 1);
+    }
+
+    [Fact]
+    public async Task CompareMapsNamesAMissingMapAndRefusesDynScalar()
+    {
+        await Succeed("#!actscale patch --prompts 2 --name p2");
+        Assert.Contains("No patching map named 'nomap'", await Fail("#!actscale compare-maps scalars --patch nomap"));
+        Assert.Contains("no positions", await Fail("#!actscale compare-maps dyn --patch p2"));
+    }
+
+    [Fact]
+    public async Task PatchSaysWhatIsMissingWhenThePromptsHaveNoCorruptedTwins()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path);
+        var tasks = Path.Combine(folder.Path, "plain.jsonl");
+        ActScale.Tasks.TaskFile.Write(tasks, TinyModelFixture.SameLengthTask());
+        using var kernel = new NotebookKernel();
+        foreach (var code in new[] { $"#!actscale load --model \"{folder.Path}\" --device cpu", $"#!actscale data --task \"{tasks}\"" })
+            Assert.True((await kernel.SubmitAsync(code)).Succeeded, code);
+        var result = await kernel.SubmitAsync("#!actscale patch");
+        Assert.False(result.Succeeded);
+        Assert.Contains("\"corrupt\" field", result.Failure!.Message);
+    }
 }

@@ -81,6 +81,8 @@ public static class ActScaleExtension
         Add<ActScaleGenerate>("generate", handler.Generate);
         Add<ActScaleBeta>("beta", handler.Beta);
         Add<ActScaleLocalize>("localize", handler.Localize);
+        Add<ActScalePatch>("patch", handler.Patch);
+        Add<ActScaleCompareMaps>("compare-maps", handler.CompareMaps);
         Add<ActScalePredict>("predict", handler.Predict);
         Add<ActScaleRuns>("runs", handler.Runs);
         Add<ActScaleSweepLoad>("sweep-load", handler.SweepLoad);

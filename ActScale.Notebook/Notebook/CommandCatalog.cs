@@ -153,6 +153,27 @@ public static class CommandCatalog
         { Completions = _ => ["train,test", "train", "test"] };
     }
 
+    public static class PatchArgs
+    {
+        public static readonly IReadOnlyDictionary<string, ActScale.Localization.PatchDirection> Directions = new Dictionary<string, ActScale.Localization.PatchDirection>
+        {
+            ["clean-to-corrupt"] = ActScale.Localization.PatchDirection.CleanIntoCorrupt,
+            ["corrupt-to-clean"] = ActScale.Localization.PatchDirection.CorruptIntoClean,
+            ["attribution"] = ActScale.Localization.PatchDirection.Attribution,
+        };
+        public static readonly MagicOption<string> Direction = MagicOptions.Choice("--direction",
+            "clean-to-corrupt: each clean activation into the corrupted run (share of the LD gap recovered); corrupt-to-clean: the reverse (share destroyed); " +
+            "attribution: the gradient estimate of clean-to-corrupt from one forward and one backward pass.", "clean-to-corrupt", () => Directions.Keys);
+        public static readonly MagicOption<string?> Split = MagicOptions.Text("--split", "The split whose prompts are patched.", "train", "test");
+        public static readonly MagicOption<int> Prompts = MagicOptions.Int("--prompts", "How many of its prompts to average over.", 32, 1, 100_000, example: 4);
+        public static readonly MagicOption<string?> Name = MagicOptions.Text("--name", "Name of the map (compare-maps takes it).", "patch", "patch1");
+    }
+
+    public static class CompareMapsArgs
+    {
+        public static readonly MagicOption<string?> Patch = MagicOptions.Text("--patch", "The patching map's name.", "the last map", "patch");
+    }
+
     /// <summary>A library parser's argument error as the notebook's usage error.</summary>
     private static T Parsed<T>(Func<T> parse)
     {
@@ -190,6 +211,10 @@ public static class CommandCatalog
             [RunName, LocalizeArgs.BetaValues, LocalizeArgs.Splits]),
         new("localize", "Top-k retention: keeps the k sites with the largest effect, resets the rest to the identity, plots both-β success, effect and KL against k and reports the smallest k keeping 90% of the full effect.",
             [RunName, LocalizeArgs.Ks, LocalizeArgs.Splits]),
+        new("patch", "Activation patching on the prompts' corrupted twins (the \"corrupt\" field): per site kind, layer and position, the share of the clean−corrupt logit difference a patched activation recovers, drawn with the ActivScalar heatmap's axes.",
+            [TrainingArgs.Sites, PatchArgs.Direction, PatchArgs.Split, PatchArgs.Prompts, PatchArgs.Name]),
+        new("compare-maps", "Puts a run's learned effect map beside a patching map: Spearman rank correlation of their magnitudes, top-k overlap, both heatmaps side by side.",
+            [RunName, CompareMapsArgs.Patch]),
         new("runs", "Lists the runs trained in this session.", []),
         new("help", "Shows every subcommand with its options.", []),
     ];

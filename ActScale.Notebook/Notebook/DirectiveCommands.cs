@@ -144,5 +144,7 @@ public sealed class ActScaleApply : ActScaleCommand;
 public sealed class ActScaleGenerate : ActScaleCommand;
 public sealed class ActScaleBeta : ActScaleCommand;
 public sealed class ActScaleLocalize : ActScaleCommand;
+public sealed class ActScalePatch : ActScaleCommand;
+public sealed class ActScaleCompareMaps : ActScaleCommand;
 public sealed class ActScalePredict : ActScaleCommand;
 public sealed class ActScaleRuns : ActScaleCommand;
