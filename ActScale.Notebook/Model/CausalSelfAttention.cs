@@ -15,8 +15,12 @@ public sealed class CausalSelfAttention(IQkvProjection projection, Linear output
 {
     public Tensor Forward(Tensor x) => Forward(x, null, 0);
 
-    /// <summary>Attention for the new tokens <paramref name="x"/>; with a cache they also read the keys and values it holds for <paramref name="layer"/>.</summary>
-    public Tensor Forward(Tensor x, KeyValueCache? cache, int layer)
+    /// <summary>
+    /// Attention for the new tokens <paramref name="x"/>; with a cache they also read the keys and values it holds for
+    /// <paramref name="layer"/>. <paramref name="atHeads"/> sees and may replace the heads' outputs [batch, position, heads · hd]
+    /// before the output projection.
+    /// </summary>
+    public Tensor Forward(Tensor x, KeyValueCache? cache, int layer, Func<Tensor, Tensor>? atHeads = null)
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], length = x.shape[1];
@@ -31,7 +35,8 @@ public sealed class CausalSelfAttention(IQkvProjection projection, Linear output
         var attended = cache is null
             ? F.scaled_dot_product_attention(query, key, value, null, 0.0, true)
             : F.scaled_dot_product_attention(query, key, value, cache.AttentionMask, 0.0, false);
-        return output.Forward(attended.transpose(1, 2).reshape(batch, length, headCount * headDim)).MoveToOuterDisposeScope();
+        var heads = attended.transpose(1, 2).reshape(batch, length, headCount * headDim);
+        return output.Forward(atHeads is null ? heads : atHeads(heads)).MoveToOuterDisposeScope();
     }
 
     public void Dispose() { projection.Dispose(); output.Dispose(); }
