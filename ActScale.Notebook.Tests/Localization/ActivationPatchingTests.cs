@@ -75,4 +75,31 @@ public class ActivationPatchingTests(TinyModelFixture fixture) : IClassFixture<T
         Assert.Equal(-1.0, MapComparison.Spearman([1, 2, 3, 4], [4, 3, 2, 1]), 10);
         Assert.Equal(0.9486832980505138, MapComparison.Spearman([1, 2, 2, 3], [1, 2, 3, 4]), 10);
     }
+
+    [Fact]
+    public void HeadAttributionsOfALayerAddUpToItsAttentionOutputsBecauseTheProjectionIsLinear()
+    {
+        var examples = Corrupted();
+        var heads = ActivationPatching.PatchHeads(fixture.Model, examples, PatchDirection.Attribution);
+        var outputs = ActivationPatching.Patch(fixture.Model, examples, [SiteKind.AttnOut], PatchDirection.Attribution);
+        Assert.Equal([fixture.Model.Config.LayerCount, fixture.Model.Config.HeadCount], new[] { heads.Recovered.GetLength(0), heads.Recovered.GetLength(1) });
+        for (int l = 0; l < fixture.Model.Config.LayerCount; l++)
+        {
+            double perHead = Enumerable.Range(0, heads.Recovered.GetLength(1)).Sum(h => heads.Recovered[l, h]);
+            double perPosition = Enumerable.Range(0, outputs.Recovered.GetLength(2)).Sum(p => outputs.Recovered[0, l, p]);
+            Assert.Equal(perPosition, perHead, 4);
+        }
+        Assert.Equal(["L0", "L1"], heads.Heatmap().RowLabels);
+        Assert.Equal(heads.Ranked()[0].Recovered, heads.Ranked().MaxBy(x => Math.Abs(x.Recovered)).Recovered);
+    }
+
+    [Fact]
+    public void ExactHeadPatchingGivesAFiniteMapAndMixingHeadsWithPositionsIsRefused()
+    {
+        var examples = Corrupted();
+        var heads = ActivationPatching.PatchHeads(fixture.Model, examples, PatchDirection.CleanIntoCorrupt);
+        Assert.All(heads.Recovered.Cast<double>(), v => Assert.True(double.IsFinite(v)));
+        var error = Assert.Throws<ArgumentException>(() => ActivationPatching.Patch(fixture.Model, examples, [SiteKind.AttnHead, SiteKind.AttnOut], PatchDirection.CleanIntoCorrupt));
+        Assert.Contains("PatchHeads", error.Message);
+    }
 }

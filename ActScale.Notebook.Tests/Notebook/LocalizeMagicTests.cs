@@ -160,4 +160,13 @@ public sealed class LocalizeMagicTests(LocalizeMagicTests.Session session) : ICl
         Assert.False(result.Succeeded);
         Assert.Contains("\"corrupt\" field", result.Failure!.Message);
     }
+
+    [Fact]
+    public async Task PatchingHeadsDrawsLayerByHeadAndNamesTheTopHeads()
+    {
+        var html = (await Succeed("#!actscale patch --sites attn_head --prompts 4 --name heads")).AllHtml;
+        Assert.Contains("per head", html);
+        Assert.Matches(@"Heads that matter most: L\d\.H\d", html);
+        Assert.Contains("give it alone", await Fail("#!actscale patch --sites attn_head,attn_out"));
+    }
 }

@@ -34,14 +34,32 @@ public sealed record PatchingMap(string Name, PatchDirection Direction, IReadOnl
                 rows[l * sites + s] = $"L{l} {Site.KindName(SiteKinds[s])}";
                 for (int p = 0; p < positions; p++) values[l * sites + s, p] = Recovered[s, l, p];
             }
-        var what = Direction switch
-        {
-            PatchDirection.CorruptIntoClean => "share of LD destroyed (corrupt → clean)",
-            PatchDirection.Attribution => "estimated LD recovered (attribution patching)",
-            _ => "share of LD recovered (clean → corrupt)",
-        };
-        return new HeatmapView($"{Name}: {what}", "recovered", values, rows, TokenLabels, 0.0, true, true, "position (token)");
+        return new HeatmapView($"{Name}: {Describe(Direction)}", "recovered", values, rows, TokenLabels, 0.0, true, true, "position (token)");
     }
+
+    internal static string Describe(PatchDirection direction) => direction switch
+    {
+        PatchDirection.CorruptIntoClean => "share of LD destroyed (corrupt → clean)",
+        PatchDirection.Attribution => "estimated LD recovered (attribution patching)",
+        _ => "share of LD recovered (clean → corrupt)",
+    };
+}
+
+/// <summary>A per-head patching map [layer, head]: each head's output at every position patched at once.</summary>
+public sealed record HeadPatchingMap(string Name, PatchDirection Direction, double[,] Recovered, double CleanLogitDifference, double CorruptLogitDifference, int Prompts)
+{
+    /// <summary>Rows the layers, columns the heads, 0 = no effect.</summary>
+    public HeatmapView Heatmap()
+    {
+        int layers = Recovered.GetLength(0), heads = Recovered.GetLength(1);
+        return new HeatmapView($"{Name}: {PatchingMap.Describe(Direction)} per head", "recovered", (double[,])Recovered.Clone(),
+            Enumerable.Range(0, layers).Select(l => $"L{l}").ToArray(), Enumerable.Range(0, heads).Select(h => $"head {h}").ToArray(), 0.0, true, false, "head");
+    }
+
+    /// <summary>The (layer, head) pairs by decreasing |recovered|.</summary>
+    public IReadOnlyList<(int Layer, int Head, double Recovered)> Ranked() =>
+        Enumerable.Range(0, Recovered.GetLength(0)).SelectMany(l => Enumerable.Range(0, Recovered.GetLength(1)).Select(h => (l, h, Recovered[l, h])))
+            .OrderByDescending(x => Math.Abs(x.Item3)).ToArray();
 }
 
 /// <summary>
@@ -52,52 +70,91 @@ public sealed record PatchingMap(string Name, PatchDirection Direction, IReadOnl
 /// </summary>
 public static class ActivationPatching
 {
+    /// <summary>The map per (site kind, layer, position) for <paramref name="siteKinds"/> of width d_model.</summary>
     public static PatchingMap Patch(LanguageModel model, IReadOnlyList<PromptExample> examples, IReadOnlyList<SiteKind> siteKinds,
         PatchDirection direction, string name = "patch")
     {
         if (siteKinds.Count == 0) throw new ArgumentException("Give at least one site kind to patch.");
+        if (siteKinds.Contains(SiteKind.AttnHead))
+            throw new ArgumentException("Per-head sites are patched one head at a time over all positions: use PatchHeads (#!actscale patch --sites attn_head alone).");
         using var scope = NewDisposeScope();
         var inputs = PatchInputs.From(model, examples);
-        int layers = model.Config.LayerCount;
-        var sites = siteKinds.SelectMany(kind => Enumerable.Range(0, layers).Select(l => new Site(l, kind))).ToArray();
-        var clean = Run(model, inputs, inputs.Clean, sites);
-        var corrupt = Run(model, inputs, inputs.Corrupt, sites);
-        var gap = clean.Difference - corrupt.Difference;
-        if (Math.Abs(gap) < 1e-6)
-            throw new TaskDataException("The clean and corrupted prompts give the same mean logit difference, so there is nothing to recover; " +
-                                        "the corrupted prompts must remove the information the answer depends on.");
-        var recovered = new double[siteKinds.Count, layers, inputs.Length];
-        if (direction == PatchDirection.Attribution)
-            Attribute(model, inputs, sites, clean.Activations, recovered, siteKinds.Count, gap);
-        else
-        {
-            bool intoCorrupt = direction == PatchDirection.CleanIntoCorrupt;
-            var (target, source) = intoCorrupt ? (inputs.Corrupt, clean.Activations) : (inputs.Clean, corrupt.Activations);
-            for (int i = 0; i < sites.Length; i++)
-                for (int p = 0; p < inputs.Length; p++)
+        int layers = model.Config.LayerCount, length = inputs.Length;
+        var units = new List<Unit>();
+        foreach (var kind in siteKinds)
+            for (int l = 0; l < layers; l++)
+                for (int p = 0; p < length; p++)
                 {
-                    using var step = NewDisposeScope();
-                    var hooks = new HookSet();
-                    var at = zeros([1, inputs.Length, 1], ScalarType.Bool, model.Device);
+                    var at = zeros([1, length, 1], ScalarType.Bool, model.Device);
                     at[0, p, 0] = tensor(true);
-                    var from = source[sites[i]];
-                    hooks.Intervene(sites[i], h => where(at, from.to_type(h.dtype), h));
-                    double patched = MeanDifference(model, inputs, target, hooks);
-                    recovered[i / layers, i % layers, p] = intoCorrupt ? (patched - corrupt.Difference) / gap : (clean.Difference - patched) / gap;
+                    units.Add(new Unit(new Site(l, kind), at));
                 }
-        }
-        foreach (var a in clean.Activations.Values.Concat(corrupt.Activations.Values)) a.Dispose();
-        return new PatchingMap(name, direction, siteKinds, inputs.TokenLabels, recovered, clean.Difference, corrupt.Difference, inputs.Count);
+        var (values, clean, corrupt) = Recover(model, inputs, units, direction);
+        var recovered = new double[siteKinds.Count, layers, length];
+        for (int i = 0; i < values.Length; i++) recovered[i / (layers * length), i / length % layers, i % length] = values[i];
+        return new PatchingMap(name, direction, siteKinds, inputs.TokenLabels, recovered, clean, corrupt, inputs.Count);
     }
 
-    /// <summary>Σ_width (h_clean − h_corrupt)·∂LD/∂h, averaged over prompts, per site and position, over the gap.</summary>
-    private static void Attribute(LanguageModel model, PatchInputs inputs, Site[] sites, IReadOnlyDictionary<Site, Tensor> clean, double[,,] recovered,
-        int siteKinds, double gap)
+    /// <summary>The map per (layer, head): each head's output at every position patched at once.</summary>
+    public static HeadPatchingMap PatchHeads(LanguageModel model, IReadOnlyList<PromptExample> examples, PatchDirection direction, string name = "heads")
     {
-        int layers = sites.Length / siteKinds;
+        using var scope = NewDisposeScope();
+        var inputs = PatchInputs.From(model, examples);
+        int layers = model.Config.LayerCount, heads = model.Config.HeadCount, headDim = model.Config.HeadDim;
+        var units = new List<Unit>();
+        for (int l = 0; l < layers; l++)
+            for (int h = 0; h < heads; h++)
+            {
+                var at = zeros([1, 1, heads * headDim], ScalarType.Bool, model.Device);
+                at[0, 0, TensorIndex.Slice(h * headDim, (h + 1) * headDim)] = tensor(true);
+                units.Add(new Unit(new Site(l, SiteKind.AttnHead), at));
+            }
+        var (values, clean, corrupt) = Recover(model, inputs, units, direction);
+        var recovered = new double[layers, heads];
+        for (int i = 0; i < values.Length; i++) recovered[i / heads, i % heads] = values[i];
+        return new HeadPatchingMap(name, direction, recovered, clean, corrupt, inputs.Count);
+    }
+
+    /// <summary>A patched unit: the elements of one site's activation that <see cref="Mask"/> (broadcast to [batch, position, width]) selects.</summary>
+    private sealed record Unit(Site Site, Tensor Mask);
+
+    /// <summary>The recovered (or destroyed, or estimated) share of the gap per unit, and the mean clean and corrupted LD.</summary>
+    private static (double[] Values, double Clean, double Corrupt) Recover(LanguageModel model, PatchInputs inputs, IReadOnlyList<Unit> units, PatchDirection direction)
+    {
+        var sites = units.Select(u => u.Site).Distinct().ToArray();
+        var clean = Run(model, inputs, inputs.Clean, sites);
+        var corrupt = Run(model, inputs, inputs.Corrupt, sites);
+        try
+        {
+            var gap = clean.Difference - corrupt.Difference;
+            if (Math.Abs(gap) < 1e-6)
+                throw new TaskDataException("The clean and corrupted prompts give the same mean logit difference, so there is nothing to recover; " +
+                                            "the corrupted prompts must remove the information the answer depends on.");
+            if (direction == PatchDirection.Attribution) return (Attribute(model, inputs, units, clean.Activations, gap), clean.Difference, corrupt.Difference);
+            bool intoCorrupt = direction == PatchDirection.CleanIntoCorrupt;
+            var (target, source) = intoCorrupt ? (inputs.Corrupt, clean.Activations) : (inputs.Clean, corrupt.Activations);
+            var values = units.Select(unit =>
+            {
+                var hooks = new HookSet();
+                var from = source[unit.Site];
+                hooks.Intervene(unit.Site, h => where(unit.Mask, from.to_type(h.dtype), h));
+                double patched = MeanDifference(model, inputs, target, hooks);
+                return intoCorrupt ? (patched - corrupt.Difference) / gap : (clean.Difference - patched) / gap;
+            }).ToArray();
+            return (values, clean.Difference, corrupt.Difference);
+        }
+        finally
+        {
+            foreach (var a in clean.Activations.Values.Concat(corrupt.Activations.Values)) a.Dispose();
+        }
+    }
+
+    /// <summary>Per unit Σ (h_clean − h_corrupt)·∂ mean LD/∂h over its elements and all prompts, at the corrupted run, over the gap.</summary>
+    private static double[] Attribute(LanguageModel model, PatchInputs inputs, IReadOnlyList<Unit> units, IReadOnlyDictionary<Site, Tensor> clean, double gap)
+    {
         var hooks = new HookSet();
         var offsets = new Dictionary<Site, Tensor>();
-        foreach (var site in sites)
+        foreach (var site in units.Select(u => u.Site).Distinct())
         {
             // h + δ with δ = 0: ∂LD/∂δ is the total derivative at the site, through every later site too.
             var delta = zeros_like(clean[site]).requires_grad_();
@@ -108,17 +165,22 @@ public static class ActivationPatching
         using var logits = LastToken.Logits(model.Transformer, inputs.Corrupt, inputs.LastIndex, hooks);
         using var difference = Losses.LogitDifference(logits, inputs.CorrectIds, inputs.WrongIds).mean();
         difference.backward();
-        for (int i = 0; i < sites.Length; i++)
+        try
         {
-            using var step = NewDisposeScope();
-            var change = clean[sites[i]] - hooks.Captured[sites[i]];
             // The gradient is of the mean LD, so summing over prompts gives the estimated change of the mean.
-            var estimate = (change * offsets[sites[i]].grad!).sum([-1L]).sum([0L]);
-            var values = estimate.cpu().data<float>().ToArray();
-            for (int p = 0; p < values.Length; p++) recovered[i / layers, i % layers, p] = values[p] / gap;
+            var products = offsets.ToDictionary(kv => kv.Key, kv => ((clean[kv.Key] - hooks.Captured[kv.Key]) * kv.Value.grad!).sum([0L], keepdim: true));
+            return units.Select(u =>
+            {
+                using var selected = products[u.Site] * u.Mask;
+                using var total = selected.sum();
+                return total.item<float>() / gap;
+            }).ToArray();
         }
-        hooks.ClearCaptured();
-        foreach (var delta in offsets.Values) delta.Dispose();
+        finally
+        {
+            hooks.ClearCaptured();
+            foreach (var delta in offsets.Values) delta.Dispose();
+        }
     }
 
     private static (double Difference, IReadOnlyDictionary<Site, Tensor> Activations) Run(LanguageModel model, PatchInputs inputs, Tensor ids, Site[] sites)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Localization;
 using ActScale.Tasks;
@@ -26,6 +27,11 @@ internal sealed partial class CommandHandlers
         var all = task.Split(split).Examples;
         var twinned = all.Where(e => e.Corrupt is not null).ToArray();
         var examples = (twinned.Length > 0 ? twinned : all).Take(command.Get(PatchArgs.Prompts)).ToArray();
+        if (kinds.Contains(SiteKind.AttnHead))
+        {
+            await PatchHeads(model, examples, kinds, direction, name, context);
+            return;
+        }
         var map = await Task.Run(() => Checked(() => ActivationPatching.Patch(model, examples, kinds, direction, name)));
         _patches.RemoveAll(p => p.Name == name);
         _patches.Add(map);
@@ -35,6 +41,20 @@ internal sealed partial class CommandHandlers
                                          $"corrupted {map.CorruptLogitDifference.ToString("F3", inv)}. Map <b>{WebUtility.HtmlEncode(name)}</b>; compare it with " +
                                          $"<code>#!actscale compare-maps RUN --patch {WebUtility.HtmlEncode(name)}</code>.</div>"), "text/html");
         await session.ShareAsync(name, map, typeof(PatchingMap));
+    }
+
+    /// <summary>The layer × head map, with the heads that matter most named.</summary>
+    private async Task PatchHeads(ActScale.Model.LanguageModel model, IReadOnlyList<PromptExample> examples, IReadOnlyList<SiteKind> kinds,
+        PatchDirection direction, string name, KernelInvocationContext context)
+    {
+        if (kinds.Count > 1) throw new UsageException("--sites attn_head patches one head at a time over all positions; give it alone (e.g. --sites attn_head).");
+        var map = await Task.Run(() => Checked(() => ActivationPatching.PatchHeads(model, examples, direction, name)));
+        context.Display(ActScaleCharts.Heatmap(map.Heatmap()), "text/html");
+        var inv = CultureInfo.InvariantCulture;
+        var top = string.Join(", ", map.Ranked().Take(5).Select(x => $"L{x.Layer}.H{x.Head} ({x.Recovered.ToString("+0.00;−0.00", inv)})"));
+        context.Display(new ActScaleHtml($"<div class=\"actscale-patch\">{map.Prompts} prompts: mean LD clean {map.CleanLogitDifference.ToString("F3", inv)}, " +
+                                         $"corrupted {map.CorruptLogitDifference.ToString("F3", inv)}. Heads that matter most: {WebUtility.HtmlEncode(top)}.</div>"), "text/html");
+        await session.ShareAsync(name, map, typeof(HeadPatchingMap));
     }
 
     public Task CompareMaps(ActScaleCompareMaps command, KernelInvocationContext context)
