@@ -51,7 +51,7 @@ internal sealed partial class CommandHandlers
         var map = await Task.Run(() => Checked(() => ActivationPatching.PatchHeads(model, examples, direction, name)));
         context.Display(ActScaleCharts.Heatmap(map.Heatmap()), "text/html");
         var inv = CultureInfo.InvariantCulture;
-        var top = string.Join(", ", map.Ranked().Take(5).Select(x => $"L{x.Layer}.H{x.Head} ({x.Recovered.ToString("+0.00;−0.00", inv)})"));
+        var top = string.Join(", ", map.Ranked().Take(5).Select(x => $"L{x.Layer}.H{x.Head} ({Math.Round(x.Recovered, 2).ToString("+0.00;−0.00;0.00", inv)})"));
         context.Display(new ActScaleHtml($"<div class=\"actscale-patch\">{map.Prompts} prompts: mean LD clean {map.CleanLogitDifference.ToString("F3", inv)}, " +
                                          $"corrupted {map.CorruptLogitDifference.ToString("F3", inv)}. Heads that matter most: {WebUtility.HtmlEncode(top)}.</div>"), "text/html");
         await session.ShareAsync(name, map, typeof(HeadPatchingMap));
