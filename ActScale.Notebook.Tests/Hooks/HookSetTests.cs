@@ -19,6 +19,7 @@ public class HookSetTests : IDisposable
     [InlineData("blocks.0.mlp_out", 0, SiteKind.MlpOut)]
     [InlineData("blocks.11.resid_post", 11, SiteKind.ResidPost)]
     [InlineData("blocks.2.resid_pre", 2, SiteKind.ResidPre)]
+    [InlineData("blocks.1.attn.head_out", 1, SiteKind.AttnHead)]
     public void SiteNamesRoundTrip(string name, int layer, SiteKind kind)
     {
         var site = Site.Parse(name);
@@ -41,7 +42,7 @@ public class HookSetTests : IDisposable
     }
 
     [Fact]
-    public void EveryLayerExposesFourSitesOfWidthD()
+    public void EveryLayerExposesEverySiteKindOfWidthD()
     {
         var hooks = new HookSet();
         var sites = Enumerable.Range(0, _model.Config.LayerCount)

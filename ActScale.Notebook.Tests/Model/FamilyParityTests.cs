@@ -67,15 +67,16 @@ public class FamilyParityTests(ITestOutputHelper output)
         using var input = tensor(FamilyFixtures.Prompt).unsqueeze(0);
         using var plain = model.Transformer.Logits(input);
 
-        // Every block exposes the four sites, each [batch, position, width].
+        // Every block exposes every site kind, each [batch, position, width] (the heads' outputs: heads · head width).
         var capture = new HookSet();
         for (int l = 0; l < model.Config.LayerCount; l++)
             foreach (var kind in Enum.GetValues<SiteKind>()) capture.Capture(new Site(l, kind));
         using (var captured = model.Transformer.Logits(input, capture))
             Assert.True(captured.equal(plain).all().item<bool>(), "capturing must not change the logits");
-        Assert.Equal(4 * model.Config.LayerCount, capture.Captured.Count);
+        Assert.Equal(Enum.GetValues<SiteKind>().Length * model.Config.LayerCount, capture.Captured.Count);
         foreach (var (site, activation) in capture.Captured)
-            Assert.Equal([1L, FamilyFixtures.Prompt.Length, model.Config.Width], activation.shape);
+            Assert.Equal([1L, FamilyFixtures.Prompt.Length, site.Kind == SiteKind.AttnHead ? model.Config.HeadCount * model.Config.HeadDim : model.Config.Width],
+                activation.shape);
         // resid_post of block l is resid_pre of block l + 1.
         Assert.True(capture.Captured[Site.Parse("blocks.0.resid_post")].equal(capture.Captured[Site.Parse("blocks.1.resid_pre")]).all().item<bool>());
         capture.ClearCaptured();

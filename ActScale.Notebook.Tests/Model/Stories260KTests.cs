@@ -11,7 +11,7 @@ namespace ActScale.Tests.Model;
 /// </summary>
 public class Stories260KTests(ITestOutputHelper output)
 {
-    private static readonly int[] GreedyIds =
+    internal static readonly int[] GreedyIds =
     [
         1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419, 292, 411, 322,
         265, 282, 295, 433, 426, 385, 328, 432, 358, 394, 261, 370, 432, 352, 266, 268, 388, 426, 338, 391, 266, 267, 337, 335, 312, 432, 398,

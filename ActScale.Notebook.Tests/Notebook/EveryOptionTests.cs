@@ -22,6 +22,7 @@ public sealed class EveryOptionTests(ITestOutputHelper output) : IDisposable
         "sweep" => new() { ["--values"] = "0.01,0.02", ["--steps"] = "2" },
         "save" => new() { ["--path"] = Quoted(Path.Combine(_folder.Path, "saved.json")) },
         "apply" => new() { ["--run"] = "dyn" },
+        "generate" => new() { ["--run"] = "dyn", ["--max-tokens"] = "2" },
         _ => new(),
     };
 

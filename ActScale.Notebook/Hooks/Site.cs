@@ -13,6 +13,11 @@ public enum SiteKind
     MlpOut,
     /// <summary>Block output: the residual stream after the block.</summary>
     ResidPost,
+    /// <summary>
+    /// Every attention head's output before the output projection, [batch, position, heads · head width] with head h
+    /// in features h·hd to (h+1)·hd − 1 (named <c>blocks.{l}.attn.head_out</c>; <c>--sites attn_head</c>).
+    /// </summary>
+    AttnHead,
 }
 
 /// <summary>A named activation site, <c>blocks.{layer}.{kind}</c>.</summary>
@@ -24,6 +29,7 @@ public readonly partial record struct Site(int Layer, SiteKind Kind)
         SiteKind.AttnOut => "attn_out",
         SiteKind.MlpOut => "mlp_out",
         SiteKind.ResidPost => "resid_post",
+        SiteKind.AttnHead => "attn.head_out",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -33,7 +39,8 @@ public readonly partial record struct Site(int Layer, SiteKind Kind)
         "attn_out" or "attnout" => SiteKind.AttnOut,
         "mlp_out" or "mlpout" => SiteKind.MlpOut,
         "resid_post" => SiteKind.ResidPost,
-        _ => throw new ArgumentException($"Unknown site kind '{name}'. Known kinds: resid_pre, attn_out, mlp_out, resid_post."),
+        "attn.head_out" or "attn_head" => SiteKind.AttnHead,
+        _ => throw new ArgumentException($"Unknown site kind '{name}'. Known kinds: resid_pre, attn_out, mlp_out, resid_post, attn_head (attn.head_out)."),
     };
 
     public static Site Parse(string name)
@@ -46,6 +53,6 @@ public readonly partial record struct Site(int Layer, SiteKind Kind)
 
     public override string ToString() => $"blocks.{Layer}.{KindName(Kind)}";
 
-    [GeneratedRegex(@"^blocks\.(\d+)\.(\w+)$")]
+    [GeneratedRegex(@"^blocks\.(\d+)\.(\w+(?:\.\w+)?)$")]
     private static partial Regex SitePattern();
 }

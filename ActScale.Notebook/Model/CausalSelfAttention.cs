@@ -7,24 +7,36 @@ namespace ActScale.Model;
 /// Causal multi-head attention over [batch, position, width]. Families differ only in how they project the
 /// queries, keys and values (<see cref="IQkvProjection"/>) and whether they rotate them; the attention itself,
 /// the grouping of key/value heads and the output projection are shared.
-/// Batches are right-padded, so the causal mask alone keeps every real token from seeing padding.
+/// Without a cache batches are right-padded, so the causal mask alone keeps every real token from seeing padding;
+/// with a <see cref="KeyValueCache"/> rows may be left-padded and the cache's mask and positions apply.
 /// </summary>
 public sealed class CausalSelfAttention(IQkvProjection projection, Linear output, int headCount, int keyValueHeadCount, int headDim,
     IPositionRotation? rotation = null) : ILayer
 {
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x) => Forward(x, null, 0);
+
+    /// <summary>
+    /// Attention for the new tokens <paramref name="x"/>; with a cache they also read the keys and values it holds for
+    /// <paramref name="layer"/>. <paramref name="atHeads"/> sees and may replace the heads' outputs [batch, position, heads · hd]
+    /// before the output projection.
+    /// </summary>
+    public Tensor Forward(Tensor x, KeyValueCache? cache, int layer, Func<Tensor, Tensor>? atHeads = null)
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], length = x.shape[1];
         var (query, key, value) = projection.Project(x, headCount, keyValueHeadCount, headDim);
-        if (rotation is not null) (query, key) = (rotation.Rotate(query), rotation.Rotate(key));
+        if (rotation is not null) (query, key) = (rotation.Rotate(query, cache?.Positions), rotation.Rotate(key, cache?.Positions));
+        if (cache is not null) (key, value) = cache.Extend(layer, key, value);
         if (keyValueHeadCount != headCount)
         {
             int repeat = headCount / keyValueHeadCount;   // grouped-query attention: each key/value head serves `repeat` query heads
             (key, value) = (key.repeat_interleave(repeat, dim: 1), value.repeat_interleave(repeat, dim: 1));
         }
-        var attended = F.scaled_dot_product_attention(query, key, value, null, 0.0, true);
-        return output.Forward(attended.transpose(1, 2).reshape(batch, length, headCount * headDim)).MoveToOuterDisposeScope();
+        var attended = cache is null
+            ? F.scaled_dot_product_attention(query, key, value, null, 0.0, true)
+            : F.scaled_dot_product_attention(query, key, value, cache.AttentionMask, 0.0, false);
+        var heads = attended.transpose(1, 2).reshape(batch, length, headCount * headDim);
+        return output.Forward(atHeads is null ? heads : atHeads(heads)).MoveToOuterDisposeScope();
     }
 
     public void Dispose() { projection.Dispose(); output.Dispose(); }
@@ -42,7 +54,8 @@ public interface IQkvProjection : IDisposable
 /// <summary>Rotary position embedding applied to [b, heads, t, hd].</summary>
 public interface IPositionRotation
 {
-    Tensor Rotate(Tensor x);
+    /// <summary>Rotates by per-row <paramref name="positions"/> [b, t], or by 0..t−1 when null.</summary>
+    Tensor Rotate(Tensor x, Tensor? positions);
 }
 
 /// <summary>GPT-2's fused projection: one matmul yields q | k | v, each [width].</summary>

@@ -29,21 +29,31 @@ public sealed class RotaryEmbedding : IPositionRotation, IDisposable
 
     public int RotaryDim => _rotaryDim;
 
-    /// <summary>Rotates queries or keys [batch, heads, position, headDim]; positions count from 0.</summary>
-    public Tensor Rotate(Tensor x)
+    /// <summary>
+    /// Rotates queries or keys [batch, heads, position, headDim]; positions count from 0 along the sequence, or are
+    /// given per row as <paramref name="positions"/> [batch, position] (left-padded or cached generation).
+    /// </summary>
+    public Tensor Rotate(Tensor x, Tensor? positions = null)
     {
-        long length = x.shape[2], headDim = x.shape[3];
+        long batch = x.shape[0], length = x.shape[2], headDim = x.shape[3];
         if (headDim < _rotaryDim)
             throw new InvalidOperationException($"Rotary embedding covers {_rotaryDim} features but heads have only {headDim}.");
-        EnsureTables(length);
+        EnsureTables(positions is null ? length : positions.max().item<long>() + 1);
         using var scope = NewDisposeScope();
+        var (cos, sin) = positions is null
+            ? (_cos!.narrow(0, 0, length), _sin!.narrow(0, 0, length))
+            : (Rows(_cos!, positions, batch, length), Rows(_sin!, positions, batch, length));
         int half = _rotaryDim / 2;
         var rotated = x.narrow(-1, 0, _rotaryDim);
         var turned = cat([rotated.narrow(-1, half, half).neg(), rotated.narrow(-1, 0, half)], -1);   // rotate_half
-        var sum = rotated * _cos!.narrow(0, 0, length) + turned * _sin!.narrow(0, 0, length);
+        var sum = rotated * cos + turned * sin;
         var result = _rotaryDim == headDim ? sum : cat([sum, x.narrow(-1, _rotaryDim, headDim - _rotaryDim)], -1);
         return result.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The table's rows at <paramref name="positions"/>, shaped [batch, 1 (heads), position, rotaryDim].</summary>
+    private Tensor Rows(Tensor table, Tensor positions, long batch, long length) =>
+        table.index_select(0, positions.flatten()).view(batch, 1, length, _rotaryDim);
 
     private void EnsureTables(long length)
     {

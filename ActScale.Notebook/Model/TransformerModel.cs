@@ -10,7 +10,7 @@ namespace ActScale.Model;
 /// </summary>
 public sealed class TransformerModel(
     ModelConfig config,
-    Func<Tensor, Tensor> embed,
+    Func<Tensor, Tensor?, Tensor> embed,
     IReadOnlyList<DecoderBlock> blocks,
     ILayer finalNorm,
     Tensor unembedding,
@@ -22,19 +22,30 @@ public sealed class TransformerModel(
     public Device Device { get; } = device;
     public ScalarType DType { get; } = dtype;
 
-    /// <summary>Final-normed hidden states [batch, position, width] for token ids [batch, position].</summary>
-    public Tensor Hidden(Tensor ids, HookSet? hooks = null)
+    /// <summary>
+    /// Final-normed hidden states [batch, position, width] for token ids [batch, position]. With a
+    /// <paramref name="cache"/> the ids continue the tokens it holds (<paramref name="real"/> [batch, position] bool
+    /// marks left padding; null: all real) and their keys and values are added to it.
+    /// </summary>
+    public Tensor Hidden(Tensor ids, HookSet? hooks = null, KeyValueCache? cache = null, Tensor? real = null)
     {
         if (ids.dim() != 2) throw new ArgumentException($"Token ids must be [batch, position]; got shape [{string.Join(", ", ids.shape)}].");
-        if (ids.shape[1] > Config.ContextLength)
-            throw new ArgumentException($"The prompt has {ids.shape[1]} tokens but the model's context holds {Config.ContextLength}" +
-                (Config.ContextLimit is null ? "" : $" ({Config.ContextLimit})") + ". Shorten the prompt.");
+        long total = ids.shape[1] + (cache?.Length ?? 0);
+        if (total > Config.ContextLength)
+            throw new ArgumentException($"The sequence has {total} tokens but the model's context holds {Config.ContextLength}" +
+                (Config.ContextLimit is null ? "" : $" ({Config.ContextLimit})") + ". Shorten the prompt or generate fewer tokens.");
+        if (real is not null && cache is null) throw new ArgumentException("A padding mask needs a KeyValueCache, which places each row's tokens.");
         hooks?.CheckLayers(blocks.Count);
-        var x = embed(ids);
+        if (cache is not null)
+        {
+            using var allReal = real is null ? ones(ids.shape, ScalarType.Bool, ids.device) : real.to_type(ScalarType.Bool);
+            cache.Begin(allReal);
+        }
+        var x = embed(ids, cache?.Positions);
         foreach (var block in blocks)
         {
             // Each residual is freed as soon as the next exists, so inference holds one at a time.
-            var next = block.Forward(x, hooks);
+            var next = block.Forward(x, hooks, cache);
             x.Dispose();
             x = next;
         }
@@ -44,12 +55,15 @@ public sealed class TransformerModel(
     /// <summary>Logits for the given hidden states; callers project only the positions they read.</summary>
     public Tensor Unembed(Tensor hidden) => hidden.matmul(unembedding.t());
 
-    /// <summary>Logits [batch, position, vocab] for every position.</summary>
-    public Tensor Logits(Tensor ids, HookSet? hooks = null)
+    /// <summary>Logits [batch, position, vocab] for every position (a cache and padding mask as for <see cref="Hidden"/>).</summary>
+    public Tensor Logits(Tensor ids, HookSet? hooks = null, KeyValueCache? cache = null, Tensor? real = null)
     {
-        using var hidden = Hidden(ids, hooks);
+        using var hidden = Hidden(ids, hooks, cache, real);
         return Unembed(hidden);
     }
+
+    /// <summary>An empty cache for this model's layers.</summary>
+    public KeyValueCache NewCache() => new(blocks.Count);
 
     public void Dispose()
     {

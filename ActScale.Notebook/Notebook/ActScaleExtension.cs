@@ -78,6 +78,11 @@ public static class ActScaleExtension
         Add<ActScaleSweep>("sweep", handler.Sweep);
         Add<ActScaleSave>("save", handler.Save);
         Add<ActScaleApply>("apply", handler.Apply);
+        Add<ActScaleGenerate>("generate", handler.Generate);
+        Add<ActScaleBeta>("beta", handler.Beta);
+        Add<ActScaleLocalize>("localize", handler.Localize);
+        Add<ActScalePatch>("patch", handler.Patch);
+        Add<ActScaleCompareMaps>("compare-maps", handler.CompareMaps);
         Add<ActScalePredict>("predict", handler.Predict);
         Add<ActScaleRuns>("runs", handler.Runs);
         Add<ActScaleSweepLoad>("sweep-load", handler.SweepLoad);

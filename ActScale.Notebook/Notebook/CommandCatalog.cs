@@ -122,6 +122,65 @@ public static class CommandCatalog
         public static readonly MagicOption<double> Beta = MagicOptions.Number("--beta", "Strength β of the intervention (−1 reverses).", 1.0);
     }
 
+    public static class GenerateArgs
+    {
+        public static readonly MagicOption<string?> Prompt = MagicOptions.Text("--prompt",
+            "Prompt text, in quotes. An ActivScalar or SteerVec run acts at the prompt positions it was trained on, so the prompt needs its training length; DynScalar acts on any prompt and on every generated token.",
+            "the first test prompt", "\"The capital of France is\"");
+        public static readonly MagicOption<IReadOnlyList<double>> Betas = MagicOptions.Numbers("--beta",
+            "Strengths β, comma-separated; the clean model (β = 0) is always shown.", "-1,1", [-1, 0, 1]);
+        public static readonly MagicOption<int> MaxTokens = MagicOptions.Int("--max-tokens", "How many tokens to generate.", 20, 1, 10_000, example: 5);
+        public static readonly MagicOption<double> Temperature = MagicOptions.Number("--temperature", "0 is greedy; above 0 samples from the softened distribution.", 0, 0);
+        public static readonly MagicOption<int?> TopK = MagicOptions.OptionalInt("--top-k", "Sample only among the k most likely tokens.", 5);
+        public static readonly MagicOption<double?> TopP = MagicOptions.OptionalNumber("--top-p", "Sample only among the most likely tokens whose probability sums to p.", "1", 0.9);
+        public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed of the sampling.", 0);
+        public static readonly MagicOption<string?> Correct = MagicOptions.Text("--correct",
+            "The correct answer word, scored as it follows the prompt after a space, for p(correct) of the first token.", "the task's answer when the prompt is a task prompt", "Paris");
+        public static readonly MagicOption<string?> Wrong = MagicOptions.Text("--wrong", "The wrong answer word (after a space), for p(wrong) of the first token.", "the task's answer when the prompt is a task prompt", "Berlin");
+    }
+
+    /// <summary>Options of the localisation magics (beta, localize, patch, compare-maps).</summary>
+    public static class LocalizeArgs
+    {
+        public static readonly MagicOption<IReadOnlyList<double>> BetaValues = new("--values",
+            "Strengths β: from:to:step or a comma-separated list; each is measured with its negative, and β = 0 (clean) is always added.", "-3:3:0.25",
+            text => Parsed(() => ActScale.Localization.BetaCurve.ParseValues(string.IsNullOrWhiteSpace(text) ? "-3:3:0.25" : text)), "-2:2:1");
+        public static readonly MagicOption<IReadOnlyList<int>?> Ks = new("--k",
+            "Numbers of sites to keep, comma-separated; the full run is always added.", "1,2,4,8,... up to all sites",
+            text => string.IsNullOrWhiteSpace(text) ? null : Options.Doubles(text, "--k").Select(v => v >= 1 && v == Math.Floor(v) ? (int)v
+                : throw new UsageException($"--k takes whole numbers of at least 1; got {Num(v)}.")).ToArray(), "1,2,4");
+        public static readonly MagicOption<string?> Splits = MagicOptions.Text("--split", "Splits to measure, comma-separated.", "train,test", "test") with
+        { Completions = _ => ["train,test", "train", "test"] };
+    }
+
+    public static class PatchArgs
+    {
+        public static readonly IReadOnlyDictionary<string, ActScale.Localization.PatchDirection> Directions = new Dictionary<string, ActScale.Localization.PatchDirection>
+        {
+            ["clean-to-corrupt"] = ActScale.Localization.PatchDirection.CleanIntoCorrupt,
+            ["corrupt-to-clean"] = ActScale.Localization.PatchDirection.CorruptIntoClean,
+            ["attribution"] = ActScale.Localization.PatchDirection.Attribution,
+        };
+        public static readonly MagicOption<string> Direction = MagicOptions.Choice("--direction",
+            "clean-to-corrupt: each clean activation into the corrupted run (share of the LD gap recovered); corrupt-to-clean: the reverse (share destroyed); " +
+            "attribution: the gradient estimate of clean-to-corrupt from one forward and one backward pass.", "clean-to-corrupt", () => Directions.Keys);
+        public static readonly MagicOption<string?> Split = MagicOptions.Text("--split", "The split whose prompts are patched.", "train", "test");
+        public static readonly MagicOption<int> Prompts = MagicOptions.Int("--prompts", "How many of its prompts to average over.", 32, 1, 100_000, example: 4);
+        public static readonly MagicOption<string?> Name = MagicOptions.Text("--name", "Name of the map (compare-maps takes it).", "patch", "patch1");
+    }
+
+    public static class CompareMapsArgs
+    {
+        public static readonly MagicOption<string?> Patch = MagicOptions.Text("--patch", "The patching map's name.", "the last map", "patch");
+    }
+
+    /// <summary>A library parser's argument error as the notebook's usage error.</summary>
+    private static T Parsed<T>(Func<T> parse)
+    {
+        try { return parse(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+    }
+
     public static class SweepLoadArgs
     {
         public static readonly MagicOption<string?> Dir = MagicOptions.Text("--dir", "The sweep folder (made by actscale sweep plan).", "", "sweeps/ccc") with
@@ -146,6 +205,16 @@ public static class CommandCatalog
             [SweepLoadArgs.Dir]),
         new("save", "Saves a run's parameters and settings to a file that can be loaded again on the same model.", [RunName, SaveArgs.Path]),
         new("apply", "Shows the top next tokens before and after applying a run to a prompt.", [RunName, ApplyArgs.Prompt, ApplyArgs.Beta, PredictArgs.Top]),
+        new("generate", "Generates text with a run at several strengths β, side by side with the clean model, and shows the first token's p(correct) and p(wrong).",
+            [RunName, GenerateArgs.Prompt, GenerateArgs.Betas, GenerateArgs.MaxTokens, GenerateArgs.Temperature, GenerateArgs.TopK, GenerateArgs.TopP, GenerateArgs.Seed, GenerateArgs.Correct, GenerateArgs.Wrong]),
+        new("beta", "Plots a run's mean logit difference, p(correct), p(wrong), KL and both-β success against a continuous β, train and test, the clean model at β = 0 marked.",
+            [RunName, LocalizeArgs.BetaValues, LocalizeArgs.Splits]),
+        new("localize", "Top-k retention: keeps the k sites with the largest effect, resets the rest to the identity, plots both-β success, effect and KL against k and reports the smallest k keeping 90% of the full effect.",
+            [RunName, LocalizeArgs.Ks, LocalizeArgs.Splits]),
+        new("patch", "Activation patching on the prompts' corrupted twins (the \"corrupt\" field): per site kind, layer and position, the share of the clean−corrupt logit difference a patched activation recovers, drawn with the ActivScalar heatmap's axes.",
+            [TrainingArgs.Sites, PatchArgs.Direction, PatchArgs.Split, PatchArgs.Prompts, PatchArgs.Name]),
+        new("compare-maps", "Puts a run's learned effect map beside a patching map: Spearman rank correlation of their magnitudes, top-k overlap, both heatmaps side by side.",
+            [RunName, CompareMapsArgs.Patch]),
         new("runs", "Lists the runs trained in this session.", []),
         new("help", "Shows every subcommand with its options.", []),
     ];

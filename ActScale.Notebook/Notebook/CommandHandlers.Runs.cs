@@ -89,13 +89,8 @@ internal sealed partial class CommandHandlers
         var beta = command.Get(ApplyArgs.Beta);
         var top = command.Get(PredictArgs.Top);
         var prompt = command.Get(ApplyArgs.Prompt);
-        if (prompt is null)
-        {
-            var length = record.Run.PromptLength;
-            prompt = session.Examples?.Where(e => e.Split == PromptExample.Test).Concat(session.Examples)
-                .FirstOrDefault(e => length is null || model.Tokenizer.Encode(e.Prompt).Length == length)?.Prompt
-                ?? throw new UsageException("apply needs a prompt: #!actscale apply RUN --prompt \"...\"");
-        }
+        prompt ??= DefaultPrompt(model, record.Run.PromptLength)
+            ?? throw new UsageException("apply needs a prompt: #!actscale apply RUN --prompt \"...\"");
         var comparison = Reapply.TopTokens(model, record.Run, prompt, top, beta);
         context.Display(new ActScaleHtml(ComparisonTable.TopTokensHtml(record.Name, comparison)), "text/html");
         return Task.CompletedTask;

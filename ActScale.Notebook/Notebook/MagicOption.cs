@@ -53,8 +53,14 @@ public static class MagicOptions
     public static MagicOption<double?> OptionalNumber(string name, string help, string defaultText, double example) =>
         new(name, help, defaultText, text => string.IsNullOrWhiteSpace(text) ? null : Options.Double(text, name, example), Show(example));
 
-    public static MagicOption<IReadOnlyList<double>> Numbers(string name, string help, string example) =>
-        new(name, help, "", text => Options.Doubles(text, name), example);
+    /// <summary>An optional whole number: null when not typed.</summary>
+    public static MagicOption<int?> OptionalInt(string name, string help, int example, int min = 1) =>
+        new(name, help, "", text => string.IsNullOrWhiteSpace(text) ? null : Options.Int(text, name, example, min, int.MaxValue), Show(example));
+
+    /// <summary>Comma-separated numbers; <paramref name="fallback"/> when not typed, or required when there is none.</summary>
+    public static MagicOption<IReadOnlyList<double>> Numbers(string name, string help, string example, IReadOnlyList<double>? fallback = null) =>
+        new(name, help, fallback is null ? "" : string.Join(",", fallback.Select(Show)),
+            text => fallback is not null && string.IsNullOrWhiteSpace(text) ? fallback : Options.Doubles(text, name), example);
 
     /// <summary>One of <paramref name="choices"/> (lower case), offered as completions and listed in the usage line.</summary>
     public static MagicOption<string> Choice(string name, string help, string fallback, Func<IEnumerable<string>> choices) =>

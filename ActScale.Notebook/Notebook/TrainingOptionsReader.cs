@@ -45,7 +45,7 @@ public static class TrainingOptionsReader
         LambdaM = values.Get(TrainArgs.LambdaM),
     };
 
-    private static SiteKind[] ReadSites(string? text)
+    internal static SiteKind[] ReadSites(string? text)
     {
         if (text is null) return TrainingOptions.DefaultSiteKinds;
         try

@@ -7,6 +7,9 @@ namespace ActScale.Tasks;
 /// </summary>
 public sealed record PromptExample(string Prompt, string Correct, string Wrong, string Split, string Template = "")
 {
+    /// <summary>The prompt with its answer-relevant word swapped (same token count), for activation patching; null when none.</summary>
+    public string? Corrupt { get; init; }
+
     public const string Train = "train";
     public const string Test = "test";
 }

@@ -6,7 +6,8 @@ namespace ActScale.Tasks;
 
 /// <summary>
 /// Reads and writes task files: JSON Lines, one object per prompt with the string fields
-/// <c>prompt</c>, <c>correct</c>, <c>wrong</c>, <c>split</c> and optionally <c>template</c>. Blank lines are skipped.
+/// <c>prompt</c>, <c>correct</c>, <c>wrong</c>, <c>split</c> and optionally <c>template</c> and <c>corrupt</c> (the prompt
+/// with its answer-relevant word swapped, same token count, for activation patching). Blank lines are skipped.
 /// </summary>
 public static class TaskFile
 {
@@ -104,7 +105,8 @@ public static class TaskFile
                 throw new TaskDataException($"Lines {seen} and {number} of '{source}' hold the same prompt \"{prompt}\" in train and in test; " +
                                             "a test prompt seen in training says nothing about generalisation. Keep it in one split.");
             firstLine.TryAdd((prompt, split), number);
-            result.Add(new PromptExample(prompt, Field("correct"), Field("wrong"), split, Field("template", required: false)));
+            result.Add(new PromptExample(prompt, Field("correct"), Field("wrong"), split, Field("template", required: false))
+                { Corrupt = Field("corrupt", required: false) is { Length: > 0 } corrupt ? corrupt : null });
         }
         return result;
     }
@@ -121,6 +123,7 @@ public static class TaskFile
             {
                 ["prompt"] = e.Prompt, ["correct"] = e.Correct, ["wrong"] = e.Wrong, ["split"] = e.Split, ["template"] = e.Template,
             };
+            if (e.Corrupt is not null) obj["corrupt"] = e.Corrupt;
             text.Append(obj.ToJsonString(options)).Append('\n');
         }
         var temp = path + ".tmp";

@@ -52,7 +52,8 @@ public static class TaskGenerators
             do other = usable[random.Next(usable.Count)].Capital; while (other == c.Capital);
             var prompt = template.Replace("{country}", c.Country).Replace("{capital}", c.Capital).Replace("{context_capital}", other);
             var (correct, wrong) = options.Correct == CccCorrectAnswer.Memorised ? (c.Capital, other) : (other, c.Capital);
-            result.Add(new PromptExample(prompt, " " + correct, " " + wrong, split, template));
+            result.Add(new PromptExample(prompt, " " + correct, " " + wrong, split, template)
+                { Corrupt = Corruption.ReplaceLast(prompt, other, usable.Select(u => u.Capital).ToArray(), [c.Capital, other], tokenizer) });
         }
         for (int i = 0; i < order.Count; i++)
         {
@@ -112,7 +113,8 @@ public static class TaskGenerators
                     var text = baba ? template.Baba : template.Abba;
                     var prompt = text.Replace("{A}", a).Replace("{B}", b)
                         .Replace("{place}", places[random.Next(places.Count)]).Replace("{object}", objects[random.Next(objects.Count)]);
-                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + template.Abba));
+                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + template.Abba)
+                        { Corrupt = Corruption.ReplaceLast(prompt, b, pool, [a, b], tokenizer) });
                 }
         }
         foreach (var t in templates.IoiTrain)

@@ -50,12 +50,12 @@ public sealed class Gpt2Architecture : IArchitecture
         var headName = weights.Resolve("lm_head.weight");
         var unembedding = headName is null ? tokenEmbedding : weights.Take(headName, config.VocabularySize, d);
 
-        Tensor Embed(Tensor ids)
+        // Learned absolute positions: 0..t−1, or each row's own (left-padded or cached generation).
+        Tensor Embed(Tensor ids, Tensor? rowPositions)
         {
-            using var positions = arange(ids.shape[1], device: device);
-            using var tokens = Embeddings.Lookup(tokenEmbedding, ids);
-            using var placed = positionEmbedding.index_select(0, positions);
-            return tokens + placed;
+            using var scope = NewDisposeScope();
+            var positions = rowPositions ?? arange(ids.shape[1], device: device).expand(ids.shape);
+            return (Embeddings.Lookup(tokenEmbedding, ids) + Embeddings.Lookup(positionEmbedding, positions)).MoveToOuterDisposeScope();
         }
 
         IDisposable[] owned = headName is null ? [tokenEmbedding, positionEmbedding] : [tokenEmbedding, positionEmbedding, unembedding];

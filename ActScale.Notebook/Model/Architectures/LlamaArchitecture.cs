@@ -110,6 +110,6 @@ public sealed class LlamaArchitecture : IArchitecture
         if (tied && headName is not null) weights.Ignore(headName);
 
         IDisposable[] owned = tied ? [tokenEmbedding, rotary] : [tokenEmbedding, unembedding, rotary];
-        return new TransformerModel(config, ids => Embeddings.Lookup(tokenEmbedding, ids), blocks, finalNorm, unembedding, device, dtype, owned);
+        return new TransformerModel(config, (ids, _) => Embeddings.Lookup(tokenEmbedding, ids), blocks, finalNorm, unembedding, device, dtype, owned);
     }
 }

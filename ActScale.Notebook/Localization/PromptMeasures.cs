@@ -1,0 +1,30 @@
+using ActScale.Hooks;
+using ActScale.Model;
+using ActScale.Objective;
+using static TorchSharp.torch;
+
+namespace ActScale.Localization;
+
+/// <summary>Per-prompt measures of one split under whatever hooks are attached: LD, p(correct), p(wrong), answerless KL.</summary>
+public sealed record PromptMeasures(float[] LogitDifference, float[] PCorrect, float[] PWrong, float[] Kl)
+{
+    /// <summary>Runs the split's prompts in batches of <paramref name="batchSize"/> with <paramref name="hooks"/>.</summary>
+    public static PromptMeasures Of(LanguageModel model, PreparedSplit split, HookSet? hooks, int batchSize = 32)
+    {
+        var columns = Enumerable.Range(0, 4).Select(_ => new List<float>()).ToArray();
+        using var _ = no_grad();
+        for (int start = 0; start < split.Count; start += batchSize)
+        {
+            int n = Math.Min(batchSize, split.Count - start);
+            using var scope = NewDisposeScope();
+            var c = split.Correct.narrow(0, start, n);
+            var w = split.Wrong.narrow(0, start, n);
+            var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
+            var p = logits.softmax(-1);
+            var rows = stack([Losses.LogitDifference(logits, c, w), p.gather(1, c.unsqueeze(1)).squeeze(1), p.gather(1, w.unsqueeze(1)).squeeze(1),
+                Losses.FaithfulnessPerPrompt(split.CleanLogProbs.narrow(0, start, n), logits, c, w)]).cpu();
+            for (int m = 0; m < 4; m++) columns[m].AddRange(rows[m].data<float>().ToArray());
+        }
+        return new PromptMeasures(columns[0].ToArray(), columns[1].ToArray(), columns[2].ToArray(), columns[3].ToArray());
+    }
+}
