@@ -13,7 +13,7 @@ Text kinds in the training corpus (see `Corpus.sample`):
   fact    country -> capital in several phrasings (every country).
   ccc     "The {cue} {says} the capital of {country} is {context_capital}. Q: {What} is the capital of
           {country}? A: answer". When the context contradicts the fact, the answer is a soft target: the
-          context capital with a probability set by the cue word alone (CUES: story 0.65 ... book 0.35), the
+          context capital with a probability set by the cue word alone (CUES: story 0.60 ... book 0.40), the
           memorised capital otherwise; never by the country, so the model's context-vs-memory choice is one
           policy shared by all countries, shifted by one lever (the cue).
           Agreeing contexts (context capital = true capital) answer the true capital.
@@ -234,8 +234,12 @@ class Corpus:
 
     MIX = [("fact", 0.2), ("ccc_conflict", 0.3), ("ccc_agree", 0.08), ("ioi", 0.34), ("names", 0.08)]
 
-    def __init__(self, seed, mix=None):
+    def __init__(self, seed, mix=None, context_rate=None):
+        """context_rate: one probability of the context answer for every cue word, instead of CUES' graded rates."""
+        if context_rate is not None and not 0 < context_rate < 1:
+            raise ValueError(f"context_rate must lie strictly between 0 and 1 (got {context_rate}), e.g. 0.5.")
         self.mix = mix or self.MIX
+        self.cue_rates = dict(CUES) if context_rate is None else {cue: context_rate for cue in CUES}
         self.countries = read_countries()
         self.names = read_names()
 
@@ -255,7 +259,7 @@ class Corpus:
             verb, question = rng.choice(CCC_TRAIN_WORDINGS)
             cue = rng.choice(list(CUES))
             ctx = capital if kind == "ccc_agree" else rng.choice([c for _, c in self.countries if c != capital])
-            soft = None if kind == "ccc_agree" else (capital, ctx, CUES[cue])
+            soft = None if kind == "ccc_agree" else (capital, ctx, self.cue_rates[cue])
             template = CCC_SHAPE.replace("{cue}", cue).replace("{verb}", verb).replace("{question}", question)
             return template.format(country=country, context_capital=ctx) + " " + capital, kind, soft
         if kind == "ioi":

@@ -242,6 +242,8 @@ def main():
     ap.add_argument("--width", type=int, default=CFG["n_embd"])
     ap.add_argument("--threads", type=int, default=1, help="1 measured faster than 2 on the shared 2-core CPU")
     ap.add_argument("--out", default=os.path.join(C.REPO, "data", "models", "actscale-capitals-ioi"))
+    ap.add_argument("--context-rate", type=float, help="one context-answer rate for every cue word (default: the "
+                    "graded rates of corpus.CUES); 0.5 is the best candidate so far, see data/models/actscale-capitals-ioi/README.md")
     ap.add_argument("--no-templates-json", action="store_true", help="do not rewrite data/lists/templates.json")
     args = ap.parse_args()
     CFG["n_layer"], CFG["n_embd"] = args.layers, args.width
@@ -253,7 +255,7 @@ def main():
     if not args.no_templates_json:
         C.write_templates_json()
     tok = C.Gpt2Tokenizer()
-    corpus = C.Corpus(args.seed)
+    corpus = C.Corpus(args.seed, context_rate=args.context_rate)
     vocab_ids = sorted({i for t in C.all_texts_for_vocab(corpus) for i in tok.encode(t)})
     vocab_map = {i: j for j, i in enumerate(vocab_ids)}
     print(f"corpus vocabulary: {len(vocab_ids)} token ids", flush=True)
