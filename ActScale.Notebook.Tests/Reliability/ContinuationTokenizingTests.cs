@@ -5,7 +5,6 @@ using ActScale.Tests.Support;
 using ActScale.Tests.Model.Tokenizers;
 using ActScale.Objective;
 using ActScale.Tests.Model;
-using ActScale.Tests.Support;
 using Xunit.Abstractions;
 
 namespace ActScale.Tests.Reliability;

@@ -151,7 +151,7 @@ public class AtomicWriteTests(TinyModelFixture fixture) : IClassFixture<TinyMode
         var oldJson = File.ReadAllBytes(json);
 
         // The hook is static: fail only saves into this test's folder.
-        RunStore.BeforeRename = temp => { if (temp.StartsWith(folder.Path, StringComparison.Ordinal)) throw new IOException("disk full (injected)"); };
+        ActScale.Runtime.AtomicFile.BeforeRename = temp => { if (temp.StartsWith(folder.Path, StringComparison.Ordinal)) throw new IOException("disk full (injected)"); };
         try
         {
             Assert.Contains("disk full", Assert.Throws<IOException>(() => RunStore.Save(second, path)).Message);
@@ -159,7 +159,7 @@ public class AtomicWriteTests(TinyModelFixture fixture) : IClassFixture<TinyMode
         }
         finally
         {
-            RunStore.BeforeRename = null;
+            ActScale.Runtime.AtomicFile.BeforeRename = null;
         }
         Assert.Equal(oldJson, File.ReadAllBytes(json));
         Assert.False(File.Exists(Path.Combine(folder.Path, "fresh.json")));
@@ -194,10 +194,18 @@ public class AtomicWriteTests(TinyModelFixture fixture) : IClassFixture<TinyMode
         var path = Path.Combine(folder.Path, "task.jsonl");
         TaskFile.Write(path, TinyModelFixture.SameLengthTask().Take(2));
         var before = File.ReadAllBytes(path);
-        // A directory where the temporary file must go makes the write fail after the text is built.
-        Directory.CreateDirectory(path + ".tmp");
-        Assert.ThrowsAny<Exception>(() => TaskFile.Write(path, TinyModelFixture.SameLengthTask()));
+        // The hook is static: fail only writes into this test's folder.
+        ActScale.Runtime.AtomicFile.BeforeRename = temp => { if (temp.StartsWith(folder.Path, StringComparison.Ordinal)) throw new IOException("disk full (injected)"); };
+        try
+        {
+            Assert.Throws<IOException>(() => TaskFile.Write(path, TinyModelFixture.SameLengthTask()));
+        }
+        finally
+        {
+            ActScale.Runtime.AtomicFile.BeforeRename = null;
+        }
         Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Equal([path], Directory.GetFiles(folder.Path));
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Model;
+using ActScale.Runtime;
 using ActScale.Objective;
 using ActScale.Training;
 using TorchSharp.PyBridge;
@@ -38,25 +39,9 @@ public static class RunStore
         meta[HashKey] = ContentHash(meta);
         var text = meta.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
-        // A unique temporary name, so concurrent saves to one path never write into each other's file.
-        var temp = $"{json}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(Encoding.UTF8.GetBytes(text));
-                stream.Flush(flushToDisk: true); // the rename below must never expose a file whose bytes are not on disk yet
-            }
-            BeforeRename?.Invoke(temp);
-            File.Move(temp, json, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temp); // nothing under the final name was touched
-            throw;
-        }
+        AtomicFile.WriteAllText(json, text);
         // A format-1 save at this path left its parameters beside the metadata just replaced; they now belong to nothing.
-        TryDelete(legacyWeights);
+        AtomicFile.TryDelete(legacyWeights);
         return json;
     }
 
@@ -251,8 +236,6 @@ public static class RunStore
     private static InvalidDataException NotARun(string json, string why, Exception? inner) =>
         new($"'{json}' is not a saved ActScale run: {why}. Save the run again.", inner);
 
-    /// <summary>Test seam: runs after the temporary file is written, before it is renamed into place; may throw.</summary>
-    internal static Action<string>? BeforeRename { get; set; }
 
     /// <summary>Creates the folder of <paramref name="file"/>, saying which part of the path is a file when one is in the way.</summary>
     private static void CreateFolderFor(string file)
@@ -265,11 +248,6 @@ public static class RunStore
         if (Directory.Exists(file))
             throw new IOException($"Cannot save to '{file}': it is a folder. Give a file name, e.g. '{Path.Combine(file, "run.json")}'.");
         Directory.CreateDirectory(folder);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { if (File.Exists(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private static (string Json, string Weights) Paths(string path)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using ActScale.Evaluation;
 using ActScale.Training;
+using ActScale.Runtime;
 
 namespace ActScale.Persistence;
 
@@ -33,7 +34,7 @@ public static class RunFolder
     public static string Write(string dir, InterventionRun run, SettingResult result)
     {
         var path = RunStore.Save(run, RunPath(dir));
-        WriteWhole(ResultPath(dir), JsonSerializer.Serialize(result, Json));
+        AtomicFile.WriteAllText(ResultPath(dir), JsonSerializer.Serialize(result, Json));
         return path;
     }
 
@@ -51,15 +52,6 @@ public static class RunFolder
             throw new InvalidDataException($"'{path}' is not a run's metrics ({e.Message}). Train the run again.", e);
         }
     }
-
-    /// <summary>Writes under a temporary name, then renames: readers see all of the file or none of it.</summary>
-    internal static void WriteWhole(string path, string text)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
 }
 
 /// <summary>
@@ -75,7 +67,7 @@ public static class SweepFolder
     public static string SettingFolder(string dir, int index) => Path.Combine(dir, "settings", index.ToString("D4", System.Globalization.CultureInfo.InvariantCulture));
 
     public static void WritePlan(string dir, IEnumerable<SweepSetting> settings) =>
-        RunFolder.WriteWhole(PlanPath(dir), string.Concat(settings.Select(s => JsonSerializer.Serialize(s) + "\n")));
+        AtomicFile.WriteAllText(PlanPath(dir), string.Concat(settings.Select(s => JsonSerializer.Serialize(s) + "\n")));
 
     public static IReadOnlyList<SweepSetting> ReadPlan(string dir)
     {

@@ -159,10 +159,7 @@ public static class TorchNativeLoader
         if (File.Exists(target)) return target;
 
         ElfVersionNeedPatcher.MarkVersionNeedWeak(bytes, MissingVersion);
-        Directory.CreateDirectory(folder);
-        var temporary = target + $".{Environment.ProcessId}.tmp";
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, target, overwrite: true);
+        AtomicFile.WriteAllBytes(target, bytes);
         return target;
     }
 

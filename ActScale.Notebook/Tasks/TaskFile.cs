@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ActScale.Runtime;
 
 namespace ActScale.Tasks;
 
@@ -126,17 +127,6 @@ public static class TaskFile
             if (e.Corrupt is not null) obj["corrupt"] = e.Corrupt;
             text.Append(obj.ToJsonString(options)).Append('\n');
         }
-        var temp = path + ".tmp";
-        try
-        {
-            File.WriteAllText(temp, text.ToString(), new UTF8Encoding(false));
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            // The final file is untouched; remove the partial temporary one if we can.
-            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 }

@@ -71,9 +71,7 @@ internal sealed record SweepMerge(IReadOnlyList<SweepSetting> Plan, IReadOnlyLis
             text.Append(string.Join(",", cells.Select(Cell))).Append('\n');
         }
         var path = Path.Combine(dir, CsvFile);
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, text.ToString());
-        File.Move(temp, path, overwrite: true);
+        ActScale.Runtime.AtomicFile.WriteAllText(path, text.ToString());
         return path;
     }
 
