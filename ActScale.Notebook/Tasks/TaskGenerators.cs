@@ -28,7 +28,7 @@ public sealed record IoiOptions(int PromptsPerTemplate = 24, int TestPromptsPerT
 /// <summary>
 /// Generates the CCC and IOI task data from word lists and templates with fixed seeds. With a tokenizer, answers
 /// that are not single tokens are dropped (countries whose capital is, say, two tokens). Prompt lengths may differ
-/// between templates and countries; positional methods keep one length with <see cref="TaskValidator.KeepOneLength"/>.
+/// between templates and countries; positional methods keep one length with <see cref="TaskValidator.KeepOneLayout"/>.
 /// </summary>
 public static class TaskGenerators
 {
