@@ -32,8 +32,8 @@ internal sealed record ResultsOptions(string Model, string Lists, int Seeds, Tra
 
     private static string RepoRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "ActScale.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("Run the results tool from inside the ActScale repository (no ActScale.sln above its binary).");
+        throw new DirectoryNotFoundException($"Run the results tool from inside the ActScale repository (no ActScale.sln above {Environment.CurrentDirectory}).");
     }
 }
