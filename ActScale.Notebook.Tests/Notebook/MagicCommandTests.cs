@@ -94,6 +94,8 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
         Assert.Equal(columns.Length, trace["z"]![0]!.AsArray().Count);
         Assert.Equal(0, (double)trace["zmid"]!);
         Assert.Equal("RdBu", (string)trace["colorscale"]!);
+        // Beside α: the effect on the held-out prompts, on a scale every method shares.
+        Assert.Contains("relative change ‖h̃ − h‖/‖h‖ at β = +1", html);
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using ActScale.Evaluation;
+using ActScale.Interventions;
+using ActScale.Objective;
 using ActScale.Model;
 using ActScale.Results;
 using ActScale.Tasks;
@@ -22,7 +24,14 @@ foreach (var task in TaskSelector.BuiltIn)
     {
         var selection = TaskSelector.Select(model, task, int.MaxValue, int.MaxValue, seed, options.Lists);
         using var comparison = MethodComparison.Run(model, selection.Examples, options.Training with { Seed = seed }, namePrefix: $"{task} seed {seed} ");
-        runs.AddRange(comparison.Rows.Where(r => r.Split is PromptExample.Train or PromptExample.Test).Select(r => new SeedRun(task, seed, selection.Note ?? "", r)));
+        // The effects are measured on the held-out prompts the comparison evaluated (one layout, so positions line up).
+        var (prepared, _) = PreparedTask.PrepareFor(model, selection.Examples, InterventionMethod.ActivScalar);
+        using (prepared)
+        {
+            var effects = comparison.Runs.ToDictionary(r => r.Name, r => SiteEffects.Measure(model, r, prepared.Split(PromptExample.Test)));
+            runs.AddRange(comparison.Rows.Where(r => r.Split is PromptExample.Train or PromptExample.Test)
+                .Select(r => new SeedRun(task, seed, selection.Note ?? "", r, effects[r.Run])));
+        }
         Console.Error.WriteLine($"{task} seed {seed}: {selection.Note}; {clock.Elapsed.TotalSeconds:F0}s");
     }
     sweeps.AddRange(Sweeps.Run(model, task, options, line => Console.Error.WriteLine($"{task} {line}; {clock.Elapsed.TotalSeconds:F0}s")));

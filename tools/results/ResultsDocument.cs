@@ -6,7 +6,7 @@ using ActScale.Model;
 namespace ActScale.Results;
 
 /// <summary>One evaluated metric row of one seed.</summary>
-internal sealed record SeedRun(string Task, int Seed, string Note, MetricRow Row);
+internal sealed record SeedRun(string Task, int Seed, string Note, MetricRow Row, SiteEffectMap Effects);
 
 /// <summary>Writes docs/results-default-model.md and the CSVs behind notebooks/paper.dib.</summary>
 internal static class ResultsDocument
@@ -31,6 +31,7 @@ internal static class ResultsDocument
         foreach (var note in runs.Where(r => r.Seed == 0).Select(r => $"{r.Task}: {Shorten(r.Note)}").Distinct()) md.AppendLine($"- {note}");
         md.AppendLine();
         MainTable(md, runs);
+        EffectTable(md, runs);
         SweepTables(md, sweeps);
         Verdicts(md, runs);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.Out))!);
@@ -41,7 +42,7 @@ internal static class ResultsDocument
     private static void MainTable(StringBuilder md, IReadOnlyList<SeedRun> runs)
     {
         md.AppendLine("## Every method, clean vs intervened, train and test").AppendLine();
-        md.AppendLine("task | method | split | params | clean acc | flip β=+1 (Δ) | flip β=−1 (Δ) | both-β success | KL β=+1 / β=−1 | top-1 guard | non-trivial sites");
+        md.AppendLine("task | method | split | params | clean acc | flip β=+1 (Δ) | flip β=−1 (Δ) | both-β success | KL β=+1 / β=−1 | top-1 guard | sites with ‖h̃−h‖/‖h‖ > 0.1");
         md.AppendLine("---|---|---|---|---|---|---|---|---|---|---");
         foreach (var g in runs.GroupBy(r => (r.Task, r.Row.Method, r.Row.Split)))
         {
@@ -50,7 +51,22 @@ internal static class ResultsDocument
             string Flip(double beta) => $"{At(beta, r => r.FlipAccuracy)} ({Signed(At(beta, r => r.FlipAccuracyChange).Mean)})";
             var guard = SeedInterval.Of(g.Where(r => r.Row.Beta != 0).GroupBy(r => r.Seed).Select(s => s.Min(r => r.Row.Top1Guard)));
             md.AppendLine($"{g.Key.Task} | {g.Key.Method} | {g.Key.Split} | {g.First().Row.ParameterCount:N0} | {clean} | {Flip(1)} | {Flip(-1)} | " +
-                          $"**{At(1, r => r.BothBetaSuccess)}** | {At(1, r => r.Kl).ToString("F3")} / {At(-1, r => r.Kl).ToString("F3")} | {guard} | {At(1, r => r.NonTrivialSites).ToString("F0")}");
+                          $"**{At(1, r => r.BothBetaSuccess)}** | {At(1, r => r.Kl).ToString("F3")} / {At(-1, r => r.Kl).ToString("F3")} | {guard} | {SeedInterval.Of(g.Where(r => r.Row.Beta == 1).Select(r => (double)r.Effects.SitesAbove())).ToString("F0")}");
+        }
+        md.AppendLine();
+    }
+
+    /// <summary>Where each method's steering lives: the sites whose removal moves the held-out logit difference most.</summary>
+    private static void EffectTable(StringBuilder md, IReadOnlyList<SeedRun> runs)
+    {
+        md.AppendLine("## Where the effect is (test split, seed 0)").AppendLine();
+        md.AppendLine("Mean |ΔLD| when one (site, layer)'s intervention is removed (the other sites kept, β = +1), largest three; and the largest mean relative change ‖h̃ − h‖/‖h‖ (for the scalar methods |α|, 1 = the reversal point) with its position's token.").AppendLine();
+        md.AppendLine("task | method | largest removal |ΔLD| | largest relative change");
+        md.AppendLine("---|---|---|---");
+        foreach (var r in runs.Where(r => r.Seed == 0 && r.Row.Split == "test" && r.Row.Beta == 1))
+        {
+            var removals = string.Join(", ", r.Effects.LargestRemovals(3).Select(x => string.Create(Inv, $"{x.Site} {x.Delta:F2}")));
+            md.AppendLine($"{r.Task} | {r.Row.Method} | {removals} | {r.Effects.LargestChange()}");
         }
         md.AppendLine();
     }
