@@ -25,6 +25,8 @@ internal sealed partial class CommandHandlers
     /// </summary>
     private object EffectHeatmap(NotebookRun record)
     {
+        if (session.Examples is null)
+            return new ActScaleHtml("<div><i>Run <code>#!actscale data</code> to see beside it what the run does on held-out prompts.</i></div>");
         try
         {
             var (task, _) = session.RequireTask(record.Run.Method);
