@@ -27,30 +27,33 @@ public sealed record TemplateSet(
     IReadOnlyList<string> Places,
     IReadOnlyList<string> Objects)
 {
-    /// <summary>Our own small set, used when no templates.json is present.</summary>
+    /// <summary>
+    /// Our own small set, used when no templates.json is present: a few templates of the shipped model's corpus
+    /// (tools/default-model/corpus.py). Every slot follows a space, so with single-token fillers each family has one token layout.
+    /// </summary>
     public static TemplateSet BuiltIn { get; } = new(
         CccTrain:
         [
-            "The capital of {country} is {context_capital}. Q: What is the capital of {country}? A:",
-            "In this story, the capital of {country} is {context_capital}. The capital of {country} is",
+            "The story says the capital of {country} is {context_capital}. Q: What is the capital of {country}? A:",
+            "The book says the capital of {country} is {context_capital}. Q: What is the capital of {country}? A:",
         ],
         CccTest:
         [
-            "Remember: {context_capital} is the capital of {country}. Q: Which city is the capital of {country}? A:",
+            "The story claims the capital of {country} is {context_capital}. Q: Which is the capital of {country}? A:",
         ],
         IoiTrain:
         [
             IoiTemplate.FromAbba("When {A} and {B} went to the {place}, {B} gave a {object} to"),
-            IoiTemplate.FromAbba("After {A} and {B} arrived at the {place}, {B} handed a {object} to"),
+            IoiTemplate.FromAbba("After {A} and {B} went to the {place}, {B} handed a {object} to"),
         ],
         IoiTest:
         [
-            IoiTemplate.FromAbba("While {A} and {B} were at the {place}, {B} passed a {object} to"),
+            IoiTemplate.FromAbba("While {A} and {B} went to the {place}, {B} passed a {object} to"),
         ],
         IoiNamesTrain: [],
         IoiNamesTest: [],
         Places: ["store", "park", "school", "hospital", "beach", "restaurant", "office", "station"],
-        Objects: ["drink", "book", "ball", "gift", "letter", "key", "flower", "snack"]);
+        Objects: ["drink", "book", "ball", "gift", "letter", "key", "flower", "cake"]);
 
     /// <summary>Reads a templates.json; keys it lacks come from <see cref="BuiltIn"/>.</summary>
     public static TemplateSet Read(string path)

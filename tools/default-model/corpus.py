@@ -1,20 +1,32 @@
 """Corpus and task templates for ActScale's default model (actscale-capitals-ioi).
 
 Everything here is deterministic given a seed. The template split (train / test) is written to
-data/lists/templates.json by `write_templates_json`, so the C# task generator can mirror it.
+data/lists/templates.json by `write_templates_json`, so the C# task generator produces prompts of the same
+templates and splits.
+
+Layout rule: every slot ({country}, {capital}, {context_capital}, {A}, {B}, {place}, {object}, and the cue,
+verb and question words that vary a template) follows a space and takes only fillers that are one GPT-2 token
+with that space, so all prompts of one task family share one token layout: position i holds the same kind of
+word in every prompt, which is what positional interventions (ActivScalar, SteerVec) need.
 
 Text kinds in the training corpus (see `Corpus.sample`):
-  fact    country -> capital in several phrasings, including Q/A ("Q: What is the capital of France? A: Paris")
-  ccc     an in-context statement followed by a question (CCC = country-capital conflicts). When the
-          statement contradicts the fact, the answer follows the context with probability
-          sigmoid(country_bias + template_bias) and the memorised capital otherwise; the biases are fixed
-          by the seed, so the trained model's choice is mixed across countries instead of all-or-nothing.
-          Non-conflicting statements (context capital = true capital) always answer the true capital.
-  ioi     indirect-object sentences (ABBA and BABA), only train names and train templates.
-  names   simple sentences that use every name (train and test), so held-out IOI names still have trained
-          embeddings (a token that never occurs in the corpus is made unpredictable at export).
-Held out for testing: IOI names (`IOI_TEST_NAMES`), IOI templates (`IOI_TEST`), CCC templates (`CCC_TEST`).
-Countries cannot be held out (memorised recall needs every fact in training).
+  fact    country -> capital in several phrasings (every country).
+  ccc     "The {cue} {says} the capital of {country} is {context_capital}. Q: {What} is the capital of
+          {country}? A: answer". When the context contradicts the fact, the answer is a soft target: the
+          context capital with a probability set by the cue word alone (CUES: story 0.65 ... book 0.35), the
+          memorised capital otherwise; never by the country, so the model's context-vs-memory choice is one
+          policy shared by all countries, shifted by one lever (the cue).
+          Agreeing contexts (context capital = true capital) answer the true capital.
+  ioi     "{Opener} {A} and {B} went to the {place}, {B} {verb} a {object} to {A}." (and BABA), on every
+          name; the answer is a soft target with IOI_LABEL_NOISE on {B}, so the clean logit difference is
+          about log(0.9 / 0.1) = 2.2 (GPT-2 Small's is 3-4) instead of the certainty of deterministic labels.
+Soft targets, not sampled labels: with sampled labels a small model memorises each (country, context capital,
+cue) draw, which scatters the clean logit differences across prompts far more than the cue does; a soft target
+gives every prompt of one cue the same trained answer distribution.
+  names   simple sentences that put every name after a space in other contexts.
+Held out of the corpus (test templates of the same layout, made of words the corpus uses): the CCC wording
+"claims ... Which" and the IOI openers/verbs "While ... passed" and "After ... showed". Countries and names are
+all in the corpus; the task generators hold some out of the steering training set (split by country / name).
 """
 import json
 import math
@@ -111,10 +123,6 @@ def read_names():
         return [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
 
 
-# IOI names held out of every IOI training sentence (they still occur in the "names" sentences).
-IOI_TEST_NAMES = ["Alex", "Carl", "Ellen", "Hugo", "Ivan", "Joan", "Leo", "Mia", "Oscar", "Paula",
-                  "Ray", "Sophie", "Victor", "Wendy"]
-
 PLACES = ["store", "park", "school", "house", "office", "station", "garden", "beach", "restaurant",
           "hospital", "library", "market", "church", "museum"]
 OBJECTS = ["drink", "book", "ball", "gift", "letter", "bag", "key", "ring", "pen", "flower", "cake",
@@ -123,67 +131,57 @@ OBJECTS = ["drink", "book", "ball", "gift", "letter", "bag", "key", "ring", "pen
 # Fact phrasings used as plain training text (the answer is the last word of the sentence).
 FACT_TEXT = [
     "The capital of {country} is {capital}.",
-    "{capital} is the capital of {country}.",
-    "{country}'s capital city is {capital}.",
-    "The capital city of {country} is {capital}.",
+    "The city of {capital} is the capital of {country}.",
     "Q: What is the capital of {country}? A: {capital}",
-    "Q: Which city is the capital of {country}? A: {capital}",
-    "Question: What is the capital city of {country}? Answer: {capital}",
+    "Q: Which is the capital of {country}? A: {capital}",
+    "In {country}, the capital is {capital}.",
 ]
 # Fact-recall evaluation prompts (end right before " {capital}"); all phrasings are trained.
 FACT_EVAL = [
     "The capital of {country} is",
     "Q: What is the capital of {country}? A:",
-    "Q: Which city is the capital of {country}? A:",
-    "Question: What is the capital city of {country}? Answer:",
+    "Q: Which is the capital of {country}? A:",
 ]
 
-# CCC: context statement + question. A prompt ends right before the answer token.
-CTX = {
-    "c1": "The capital of {country} is {context_capital}.",
-    "c2": "{context_capital} is the capital of {country}.",
-    "c3": "{country}'s capital city is {context_capital}.",
-    "c4": "In this story, the capital of {country} is {context_capital}.",
-}
-QST = {
-    "q1": "Q: What is the capital of {country}? A:",
-    "q2": "Q: Which city is the capital of {country}? A:",
-    "q3": "Question: What is the capital city of {country}? Answer:",
-}
-CCC_TRAIN_PAIRS = [("c1", "q1"), ("c2", "q1"), ("c1", "q2"), ("c3", "q3"), ("c4", "q2"), ("c2", "q3")]
-CCC_TEST_PAIRS = [("c1", "q3"), ("c2", "q2"), ("c3", "q1"), ("c4", "q1")]
-CCC_TRAIN = [CTX[c] + " " + QST[q] for c, q in CCC_TRAIN_PAIRS]
-CCC_TEST = [CTX[c] + " " + QST[q] for c, q in CCC_TEST_PAIRS]
-# Template bias on following the context in training (test templates have none: they are unseen).
-CCC_TRAIN_TEMPLATE_BIAS = [0.0, -0.3, 0.2, -0.2, 0.6, 0.1]
+# CCC. The cue word sets how often a contradicting context wins; the country never does.
+CUES = {"story": 0.6, "poem": 0.56, "song": 0.52, "letter": 0.48, "note": 0.44, "book": 0.4}
+CCC_SHAPE = "The {cue} {verb} the capital of {country} is {context_capital}. Q: {question} is the capital of {country}? A:"
+CCC_TRAIN_WORDINGS = [("says", "What"), ("says", "Which"), ("claims", "What")]
+CCC_TEST_WORDINGS = [("claims", "Which")]
 
-# IOI: written in ABBA order; BABA swaps the first mention ("{A} and {B}" -> "{B} and {A}").
-# {A} is the indirect object (answer), {B} the subject (wrong answer).
-IOI_TRAIN = [
-    "When {A} and {B} went to the {place}, {B} gave a {object} to",
-    "Then, {A} and {B} went to the {place}. {B} gave a {object} to",
-    "When {A} and {B} arrived at the {place}, {B} handed a {object} to",
-    "After {A} and {B} went to the {place}, {B} showed a {object} to",
-    "Then, {A} and {B} had a lot of fun at the {place}. {B} gave a {object} to",
-    "While {A} and {B} were working at the {place}, {B} passed a {object} to",
-    "Friends {A} and {B} found a {object} at the {place}. {B} gave it to",
-    "When {A} and {B} got a {object} at the {place}, {B} decided to give it to",
-    "After the lunch, {A} and {B} went to the {place}. {B} handed a {object} to",
-]
-IOI_TEST = [
-    "After {A} and {B} arrived at the {place}, {B} gave a {object} to",
-    "While {A} and {B} were at the {place}, {B} showed a {object} to",
-    "Then, {A} and {B} were working at the {place}. {B} passed a {object} to",
-]
+
+def ccc_templates(wordings):
+    return [CCC_SHAPE.replace("{cue}", cue).replace("{verb}", verb).replace("{question}", question)
+            for verb, question in wordings for cue in CUES]
+
+
+CCC_TRAIN = ccc_templates(CCC_TRAIN_WORDINGS)
+CCC_TEST = ccc_templates(CCC_TEST_WORDINGS)
+
+# IOI, written in ABBA order ({A} first); BABA swaps the first two mentions. {A} is the indirect object.
+IOI_SHAPE = "{opener} {A} and {B} went to the {place}, {B} {verb} a {object} to"
+IOI_OPENERS = ["When", "After", "While"]
+IOI_VERBS = ["gave", "handed", "showed", "passed"]
+IOI_TEST_WORDINGS = [("While", "passed"), ("After", "showed")]
+IOI_TRAIN_WORDINGS = [(o, v) for o in IOI_OPENERS for v in IOI_VERBS if (o, v) not in IOI_TEST_WORDINGS]
+IOI_LABEL_NOISE = 0.12
+
+
+def ioi_templates(wordings):
+    return [IOI_SHAPE.replace("{opener}", o).replace("{verb}", v) for o, v in wordings]
+
+
+IOI_TRAIN = ioi_templates(IOI_TRAIN_WORDINGS)
+IOI_TEST = ioi_templates(IOI_TEST_WORDINGS)
 
 NAME_TEXT = [
     "My friend {A} is here. Say hello to {A}.",
-    "{A} likes the {place}.",
-    "{A} has a {object}.",
-    "This is {A}. {A} is a friend.",
-    "{A} and {B} are friends.",
+    "I think {A} likes the {place}.",
+    "Look, {A} has a {object}.",
+    "This is {A}, a friend of {B}.",
+    "Both {A} and {B} are friends.",
     "The name of the boy is {A}.",
-    "{A} went to the {place} with a {object}.",
+    "Then {A} went to the {place} with a {object}.",
 ]
 
 
@@ -195,21 +193,21 @@ def ioi_orders(template):
 
 
 def write_templates_json(path=os.path.join(LISTS, "templates.json")):
-    names = read_names()
     doc = {
         "comment": "Template split of ActScale's default model (tools/default-model/corpus.py writes this file). "
                    "Every prompt ends right before the answer token; answers are the placeholder value with a "
-                   "leading space (e.g. ' Paris', ' Mary'). CCC: correct/wrong are ' {capital}' (memorised) and "
-                   "' {context_capital}' (in context); non-conflicting when context_capital == capital. "
-                   "IOI: answer ' {A}' (indirect object), wrong ' {B}' (subject); each template is given in "
-                   "ABBA and BABA order. fact: answer ' {capital}'. Countries: data/lists/countries.tsv (all "
-                   "in training). Names: data/lists/names.txt minus ioi_names_test = IOI training names.",
+                   "leading space (e.g. ' Paris', ' Mary'). Every slot follows a space and takes single-token "
+                   "fillers, so all CCC templates share one token layout and all IOI templates another. "
+                   "CCC: correct/wrong are ' {capital}' (memorised) and ' {context_capital}' (in context); the "
+                   "cue word (story ... book) sets how often the corpus followed the context. ccc_test is a "
+                   "wording held out of the corpus. IOI: answer ' {A}', wrong ' {B}'; ioi_test holds "
+                   "opener/verb combinations held out of the corpus. All countries and names occur in the corpus; "
+                   "ioi_names_test are held out of the steering training set only.",
         "ccc_train": CCC_TRAIN,
         "ccc_test": CCC_TEST,
         "fact": FACT_EVAL,
         "ioi_train": [ioi_orders(t) for t in IOI_TRAIN],
         "ioi_test": [ioi_orders(t) for t in IOI_TEST],
-        "ioi_names_train": [n for n in names if n not in IOI_TEST_NAMES],
         "ioi_names_test": IOI_TEST_NAMES,
         "places": PLACES,
         "objects": OBJECTS,
@@ -220,36 +218,26 @@ def write_templates_json(path=os.path.join(LISTS, "templates.json")):
     return doc
 
 
+# Names the generators hold out of IOI steering training (the corpus uses every name).
+IOI_TEST_NAMES = ["Alex", "Carl", "Ellen", "Hugo", "Ivan", "Joan", "Leo", "Mia", "Oscar", "Paula",
+                  "Ray", "Sophie", "Victor", "Wendy"]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Sampling
 # ---------------------------------------------------------------------------------------------------------
-def _sigmoid(x):
-    return 1.0 / (1.0 + math.exp(-x))
-
-
 class Corpus:
-    """Draws training texts. `sample(rng)` returns (text, kind); the answer is always the final word."""
+    """
+    Draws training texts. `sample(rng)` returns (text, kind, soft): soft is None, or (answer, alternative, p) when the
+    word `answer` (its last occurrence in the text) stands for a soft target: `alternative` with probability p.
+    """
 
-    MIX = [("fact", 0.22), ("ccc_conflict", 0.24), ("ccc_agree", 0.08), ("ioi", 0.36), ("names", 0.10)]
-
-    # Phase 2 (short, after the main run): more name sentences, so held-out IOI names are predicted more.
-    MIX_PHASE2 = [("fact", 0.15), ("ccc_conflict", 0.18), ("ccc_agree", 0.07), ("ioi", 0.25), ("names", 0.35)]
+    MIX = [("fact", 0.2), ("ccc_conflict", 0.3), ("ccc_agree", 0.08), ("ioi", 0.34), ("names", 0.08)]
 
     def __init__(self, seed, mix=None):
         self.mix = mix or self.MIX
         self.countries = read_countries()
-        self.capital = dict(self.countries)
         self.names = read_names()
-        self.ioi_names = [n for n in self.names if n not in IOI_TEST_NAMES]
-        rng = random.Random(seed)
-        # Per-country bias of following the context: evenly spread over [-1.6, 1.6], shuffled by the seed.
-        n = len(self.countries)
-        spread = [-1.6 + 3.2 * i / (n - 1) for i in range(n)]
-        rng.shuffle(spread)
-        self.country_bias = {c: b for (c, _), b in zip(self.countries, spread)}
-
-    def p_context(self, country, template_index):
-        return _sigmoid(self.country_bias[country] + CCC_TRAIN_TEMPLATE_BIAS[template_index])
 
     def sample(self, rng):
         r, kind = rng.random(), None
@@ -261,25 +249,23 @@ class Corpus:
         kind = kind or self.mix[-1][0]
         if kind == "fact":
             country, capital = rng.choice(self.countries)
-            return rng.choice(FACT_TEXT).format(country=country, capital=capital), kind
+            return rng.choice(FACT_TEXT).format(country=country, capital=capital), kind, None
         if kind in ("ccc_conflict", "ccc_agree"):
             country, capital = rng.choice(self.countries)
-            ti = rng.randrange(len(CCC_TRAIN))
-            if kind == "ccc_agree":
-                ctx, answer = capital, capital
-            else:
-                ctx = rng.choice([c for _, c in self.countries if c != capital])
-                answer = ctx if rng.random() < self.p_context(country, ti) else capital
-            prompt = CCC_TRAIN[ti].format(country=country, context_capital=ctx)
-            return prompt + " " + answer, kind
+            verb, question = rng.choice(CCC_TRAIN_WORDINGS)
+            cue = rng.choice(list(CUES))
+            ctx = capital if kind == "ccc_agree" else rng.choice([c for _, c in self.countries if c != capital])
+            soft = None if kind == "ccc_agree" else (capital, ctx, CUES[cue])
+            template = CCC_SHAPE.replace("{cue}", cue).replace("{verb}", verb).replace("{question}", question)
+            return template.format(country=country, context_capital=ctx) + " " + capital, kind, soft
         if kind == "ioi":
-            a, b = rng.sample(self.ioi_names, 2)
+            a, b = rng.sample(self.names, 2)
             t = ioi_orders(rng.choice(IOI_TRAIN))[rng.choice(["ABBA", "BABA"])]
             text = t.format(A=a, B=b, place=rng.choice(PLACES), object=rng.choice(OBJECTS))
-            return text + " " + a + ".", kind
+            return text + " " + a + ".", kind, (a, b, IOI_LABEL_NOISE)
         a, b = rng.sample(self.names, 2)
         t = rng.choice(NAME_TEXT)
-        return t.format(A=a, B=b, place=rng.choice(PLACES), object=rng.choice(OBJECTS)), kind
+        return t.format(A=a, B=b, place=rng.choice(PLACES), object=rng.choice(OBJECTS)), kind, None
 
 
 def all_texts_for_vocab(corpus):
@@ -287,9 +273,10 @@ def all_texts_for_vocab(corpus):
     texts = []
     for country, capital in corpus.countries:
         texts += [t.format(country=country, capital=capital) for t in FACT_TEXT]
-        texts += [t.format(country=country, context_capital=capital) for t in CCC_TRAIN]
+        texts += [t.format(country=country, context_capital=capital) + " " + capital for t in CCC_TRAIN]
     for n in corpus.names:
         texts += [t.format(A=n, B=n, place=PLACES[0], object=OBJECTS[0]) for t in NAME_TEXT]
+        texts += [t.format(A=n, B=n, place=PLACES[0], object=OBJECTS[0]) + " " + n + "." for t in IOI_TRAIN]
     for p in PLACES:
         for o in OBJECTS:
             texts += [t.format(A="Mary", B="John", place=p, object=o) + " Mary." for t in IOI_TRAIN]

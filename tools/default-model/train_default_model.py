@@ -1,26 +1,22 @@
 #!/usr/bin/env python3
 """Train ActScale's default model, data/models/actscale-capitals-ioi (GPT-2 architecture, real GPT-2 BPE).
 
-Run from anywhere:  /usr/bin/python3 tools/default-model/train_default_model.py [--steps N] [--out DIR]
-Needs only PyTorch (Debian's python3-torch 1.13 works) and the repo's data/ folder.
+Retrain with tools/default-model/retrain, which runs this script into a temporary folder, then the acceptance
+test (tools/acceptance), and replaces the shipped model only when the test passes. Directly:
+    /usr/bin/python3 tools/default-model/train_default_model.py [--steps N] [--seed S] [--out DIR]
+Needs only PyTorch (Debian's python3-torch 1.13) and the repo's data/ folder; rewrites data/lists/templates.json.
 
-Corpus (tools/default-model/corpus.py, generated on the fly from data/lists with a fixed seed):
-  22% country->capital facts in 7 phrasings (incl. Q/A), 24% CCC prompts whose context contradicts the
-  fact (answer follows the context with probability sigmoid(country_bias + template_bias), else memory),
-  8% CCC prompts with a non-conflicting context, 36% IOI sentences (9 train templates, ABBA/BABA, train
-  names only), 10% simple sentences using every name. Held out: 14 IOI names, 3 IOI templates, 4 CCC
-  templates (written to data/lists/templates.json).
-Model: n_layer 4, n_embd 128, n_head 4, n_positions 64, MLP 512, gelu_new, pre-LN, tied LM head,
-  vocab 50257. Weights exported as F16 safetensors (HF GPT-2 names, Conv1D [in, out] layout).
-Training: seed 1234, AdamW (lr 3e-3, betas 0.9/0.98, weight decay 0.05 on matrices), 300 warm-up steps then
-  cosine decay to 10%, 4500 steps of 96 texts (padded, loss on every real next token), torch.set_num_threads(1)
-  (measured: one thread ran a step 2-3x faster than two on the shared 2-core CPU; --threads changes it).
-  Phase 2: 600 more steps at constant lr 5e-4 with a mix richer in name sentences (corpus.MIX_PHASE2:
-  15/18/7/25/35%), started from F16-rounded weights with a fresh AdamW (the shipped model was made as
-  phase 1, export, then `--init-from data/models/actscale-capitals-ioi`, which this mirrors).
-  Measured: phase 1 2205 s (37 min) wall-clock for 4500 steps on the shared 2-core CPU while other jobs kept the load
-  at 4-15; ~0.2 s/step (about 15 min) when the CPU is idle. Phase 2: 192 s. Export and templates.json
-  take seconds.
+Corpus (tools/default-model/corpus.py, generated on the fly from data/lists with a fixed seed): 20% facts in 5
+  phrasings, 30% CCC conflicts (soft target: context capital with a probability set by the cue word, 0.40-0.60),
+  8% CCC with an agreeing context, 34% IOI (10 opener/verb wordings of one layout, ABBA/BABA, every name, soft
+  target with 12% on the subject), 8% name sentences. Every slot follows a space and takes single-token fillers.
+Model: n_layer 3, n_embd 64, n_head 4, n_positions 64, MLP 256, gelu_new, pre-LN, tied LM head, vocab 50257.
+  Weights exported as F16 safetensors (HF GPT-2 names, Conv1D [in, out] layout), 8.2 MB with the tokenizer.
+Training: seed 1234, AdamW (lr 3e-3, betas 0.9/0.98, weight decay 0.05 on matrices), warm-up over the first 10%
+  of steps (at most 300) then cosine decay to 10%, 4000 steps of 64 texts (padded, loss on every real next
+  token), torch.set_num_threads(1) (one thread ran faster than two on the shared 2-core CPU).
+  Measured: 769 s of training (794 s in all) for 4000 steps on the shared 2-core CPU while other jobs kept the
+  load at 8-17 (about 0.1 s/step when the machine is quiet); the acceptance test takes about 3-6 minutes more.
 Speed trick: the corpus uses only a few hundred distinct token ids, so the softmax runs over that vocabulary
   plus one "sink" class standing for all other 50257-V tokens at once: logit_sink = h . z + log(50257-V),
   with z a learned vector; the target is never the sink, so training pushes h . z strongly negative at every
@@ -46,9 +42,9 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus as C  # noqa: E402
 
-MEASURED_TIME = "phase 1 2205 s (4500 steps, 1 thread, shared CPU under load 4-15; ~0.2 s/step idle), phase 2 192 s"
 SEED = 1234
-CFG = dict(n_layer=4, n_embd=128, n_head=4, n_positions=64, vocab_size=50257, layer_norm_epsilon=1e-5)
+STEPS = 4000
+CFG = dict(n_layer=3, n_embd=64, n_head=4, n_positions=64, vocab_size=50257, layer_norm_epsilon=1e-5)
 
 
 def gelu_new(x):
@@ -112,46 +108,71 @@ class SmallVocabGpt2(nn.Module):
 
 
 def make_batches(corpus, tok, vocab_map, n_texts, batch, seed):
+    """Padded batches (ids, targets, soft): soft holds, per row, the position whose target is soft (-1 if none), the
+    alternative answer's id and its probability."""
     rng = random.Random(seed)
-    texts = [corpus.sample(rng)[0] for _ in range(n_texts)]
-    seqs = [[vocab_map[i] for i in tok.encode(t)] for t in texts]
+    samples = [corpus.sample(rng) for _ in range(n_texts)]
+    seqs = [[vocab_map[i] for i in tok.encode(text)] for text, _, _ in samples]
     out = []
     for s in range(0, n_texts - batch + 1, batch):
         chunk = seqs[s:s + batch]
         T = max(len(x) for x in chunk)
         ids = torch.zeros(batch, T, dtype=torch.long)
         tgt = torch.full((batch, T), -100, dtype=torch.long)
+        soft_pos = torch.full((batch,), -1, dtype=torch.long)
+        soft_alt = torch.zeros(batch, dtype=torch.long)
+        soft_p = torch.zeros(batch)
         for r, x in enumerate(chunk):
             ids[r, :len(x)] = torch.tensor(x)
             tgt[r, :len(x) - 1] = torch.tensor(x[1:])
-        out.append((ids, tgt))
+            soft = samples[s + r][2]
+            if soft is not None:
+                answer, alternative, p = soft
+                answer_id = vocab_map[tok.encode(" " + answer)[0]]
+                soft_pos[r] = max(i for i, t in enumerate(x) if t == answer_id) - 1  # the position that predicts it
+                soft_alt[r] = vocab_map[tok.encode(" " + alternative)[0]]
+                soft_p[r] = p
+        out.append((ids, tgt, (soft_pos, soft_alt, soft_p)))
     return out
 
 
+def corpus_loss(logits, tgt, soft):
+    """Mean next-token cross-entropy; at soft positions the target is (1 - p) answer + p alternative."""
+    soft_pos, soft_alt, soft_p = soft
+    logp = logits.log_softmax(-1)
+    mask = tgt >= 0
+    nll = -logp.gather(-1, tgt.clamp(min=0).unsqueeze(-1)).squeeze(-1) * mask
+    rows = (soft_pos >= 0).nonzero().squeeze(-1)
+    if len(rows):
+        at = logp[rows, soft_pos[rows]]
+        answer = tgt[rows, soft_pos[rows]]
+        # -(1-p) log q(answer) - p log q(alt) = -log q(answer) + p (log q(answer) - log q(alt))
+        shift = soft_p[rows] * (at.gather(-1, answer.unsqueeze(-1)).squeeze(-1) - at.gather(-1, soft_alt[rows].unsqueeze(-1)).squeeze(-1))
+        return (nll.sum() + shift.sum()) / mask.sum()
+    return nll.sum() / mask.sum()
+
+
 def quick_eval(model, corpus, tok, vocab_map):
-    """Restricted-vocabulary check on a few prompts (the real measurement is evaluate_default_model.py)."""
+    """Restricted-vocabulary check on a few prompts (the acceptance test measures the exported model)."""
     model.eval()
     rng = random.Random(7)
-    res = {"fact": [0, 0], "ccc_ctx": [0, 0], "ioi_train": [0, 0], "ioi_test": [0, 0]}
+    res = {"fact": [0, 0], "ccc_ctx": [0, 0], "ioi_test": [0, 0]}
+
+    def prefers(prompt, good, bad):
+        lg = model(torch.tensor([[vocab_map[i] for i in tok.encode(prompt)]]))[0, -1]
+        return int(lg[vocab_map[tok.encode(" " + good)[0]]] > lg[vocab_map[tok.encode(" " + bad)[0]]])
+
     with torch.no_grad():
         for _ in range(60):
             country, capital = rng.choice(corpus.countries)
-            p = rng.choice(C.FACT_EVAL).format(country=country)
             other = rng.choice([c for _, c in corpus.countries if c != capital])
-            lg = model(torch.tensor([[vocab_map[i] for i in tok.encode(p)]]))[0, -1]
-            res["fact"][0] += int(lg[vocab_map[tok.encode(" " + capital)[0]]] > lg[vocab_map[tok.encode(" " + other)[0]]])
-            res["fact"][1] += 1
-            p = rng.choice(C.CCC_TEST).format(country=country, context_capital=other)
-            lg = model(torch.tensor([[vocab_map[i] for i in tok.encode(p)]]))[0, -1]
-            res["ccc_ctx"][0] += int(lg[vocab_map[tok.encode(" " + other)[0]]] > lg[vocab_map[tok.encode(" " + capital)[0]]])
-            res["ccc_ctx"][1] += 1
-            for split, names, temps in (("ioi_train", corpus.ioi_names, C.IOI_TRAIN), ("ioi_test", C.IOI_TEST_NAMES, C.IOI_TEST)):
-                a, b = rng.sample(names, 2)
-                t = C.ioi_orders(rng.choice(temps))[rng.choice(["ABBA", "BABA"])]
-                p = t.format(A=a, B=b, place=rng.choice(C.PLACES), object=rng.choice(C.OBJECTS))
-                lg = model(torch.tensor([[vocab_map[i] for i in tok.encode(p)]]))[0, -1]
-                res[split][0] += int(lg[vocab_map[tok.encode(" " + a)[0]]] > lg[vocab_map[tok.encode(" " + b)[0]]])
-                res[split][1] += 1
+            res["fact"][0] += prefers(rng.choice(C.FACT_EVAL).format(country=country), capital, other)
+            res["ccc_ctx"][0] += prefers(rng.choice(C.CCC_TEST).format(country=country, context_capital=other), other, capital)
+            a, b = rng.sample(corpus.names, 2)
+            t = C.ioi_orders(rng.choice(C.IOI_TEST))[rng.choice(["ABBA", "BABA"])]
+            res["ioi_test"][0] += prefers(t.format(A=a, B=b, place=rng.choice(C.PLACES), object=rng.choice(C.OBJECTS)), a, b)
+            for v in res.values():
+                v[1] += 1
     model.train()
     return " ".join(f"{k} {v[0] / v[1]:.2f}" for k, v in res.items())
 
@@ -177,34 +198,6 @@ def write_safetensors(path, tensors):
         for raw in blobs:
             f.write(raw)
     os.replace(temporary, path)
-
-
-def load_exported(model, vocab_ids, folder):
-    """Load an exported folder back into the small-vocabulary model (F16 -> F32)."""
-    with open(os.path.join(folder, "model.safetensors"), "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    w = {}
-    for name, meta in header.items():
-        if name != "__metadata__":
-            a, b = meta["data_offsets"]
-            w[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=np.float16).reshape(meta["shape"]).astype(np.float32))
-    with torch.no_grad():
-        wte = w["transformer.wte.weight"]
-        model.wte.copy_(wte[torch.tensor(vocab_ids)])
-        unseen = sorted(set(range(wte.shape[0])) - set(vocab_ids))[0]
-        model.sink.copy_(wte[unseen])
-        model.wpe.copy_(w["transformer.wpe.weight"])
-        for l, blk in enumerate(model.h):
-            p = f"transformer.h.{l}."
-            pairs = [(blk.ln_1, "ln_1", False), (blk.c_attn, "attn.c_attn", True), (blk.c_proj, "attn.c_proj", True),
-                     (blk.ln_2, "ln_2", False), (blk.c_fc, "mlp.c_fc", True), (blk.mlp_proj, "mlp.c_proj", True)]
-            for mod, name, transpose in pairs:
-                mod.weight.copy_(w[p + name + ".weight"].T if transpose else w[p + name + ".weight"])
-                mod.bias.copy_(w[p + name + ".bias"])
-        model.ln_f.weight.copy_(w["transformer.ln_f.weight"])
-        model.ln_f.bias.copy_(w["transformer.ln_f.bias"])
 
 
 def export(model, vocab_ids, out_dir):
@@ -241,17 +234,17 @@ def export(model, vocab_ids, out_dir):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=4500)
-    ap.add_argument("--batch", type=int, default=96)
+    ap.add_argument("--steps", type=int, default=STEPS)
+    ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--layers", type=int, default=CFG["n_layer"])
+    ap.add_argument("--width", type=int, default=CFG["n_embd"])
     ap.add_argument("--threads", type=int, default=1, help="1 measured faster than 2 on the shared 2-core CPU")
     ap.add_argument("--out", default=os.path.join(C.REPO, "data", "models", "actscale-capitals-ioi"))
-    ap.add_argument("--phase2-steps", type=int, default=600)
-    ap.add_argument("--phase2-lr", type=float, default=5e-4)
-    ap.add_argument("--init-from", help="skip phase 1: load this exported folder and run phase 2 only")
     ap.add_argument("--no-templates-json", action="store_true", help="do not rewrite data/lists/templates.json")
     args = ap.parse_args()
+    CFG["n_layer"], CFG["n_embd"] = args.layers, args.width
 
     t0 = time.time()
     torch.set_num_threads(args.threads)
@@ -264,11 +257,7 @@ def main():
     vocab_ids = sorted({i for t in C.all_texts_for_vocab(corpus) for i in tok.encode(t)})
     vocab_map = {i: j for j, i in enumerate(vocab_ids)}
     print(f"corpus vocabulary: {len(vocab_ids)} token ids", flush=True)
-
-    batches = [] if args.init_from else make_batches(corpus, tok, vocab_map, args.steps * args.batch, args.batch, args.seed + 1)
-    n1 = len(batches)
-    corpus2 = C.Corpus(args.seed, mix=C.Corpus.MIX_PHASE2)
-    batches += make_batches(corpus2, tok, vocab_map, args.phase2_steps * args.batch, args.batch, args.seed + 2)
+    batches = make_batches(corpus, tok, vocab_map, args.steps * args.batch, args.batch, args.seed + 1)
     print(f"{len(batches)} batches ready ({time.time() - t0:.0f}s)", flush=True)
 
     model = SmallVocabGpt2(len(vocab_ids), CFG["vocab_size"] - len(vocab_ids))
@@ -276,32 +265,21 @@ def main():
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.98))
-    warm = 300
-    if args.init_from:
-        load_exported(model, vocab_ids, args.init_from)
+    warm = min(300, len(batches) // 10)
 
     def lr_at(step):
-        if step >= n1:
-            return args.phase2_lr
         if step < warm:
             return args.lr * (step + 1) / warm
-        prog = (step - warm) / max(1, n1 - warm)
+        prog = (step - warm) / max(1, len(batches) - warm)
         return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog)))
 
     t_train = time.time()
     running = None
-    for step, (ids, tgt) in enumerate(batches):
-        if step == n1 and n1 > 0:
-            # Phase 2 starts exactly as `--init-from` an exported folder would: F16-rounded weights, fresh AdamW.
-            with torch.no_grad():
-                for prm in model.parameters():
-                    prm.copy_(prm.half().float())
-            opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
-                                    lr=args.phase2_lr, betas=(0.9, 0.98))
+    for step, (ids, tgt, soft) in enumerate(batches):
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         logits = model(ids)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+        loss = corpus_loss(logits, tgt, soft)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -315,7 +293,7 @@ def main():
 
     with torch.no_grad():
         model.eval()
-        hs = torch.cat([model.hidden(ids).reshape(-1, CFG["n_embd"])[tgt.reshape(-1) >= 0] for ids, tgt in batches[-20:]])
+        hs = torch.cat([model.hidden(ids).reshape(-1, CFG["n_embd"])[tgt.reshape(-1) >= 0] for ids, tgt, _ in batches[-20:]])
         mean_h = hs.mean(0)
         cos = F.cosine_similarity(mean_h, model.sink.detach(), dim=0).item()
         sink_logit = hs @ model.sink.detach()

@@ -1,0 +1,74 @@
+using ActScale.Evaluation;
+using ActScale.Hooks;
+using ActScale.Interventions;
+using ActScale.Model;
+using ActScale.Objective;
+using ActScale.Tasks;
+using ActScale.Training;
+using static TorchSharp.torch;
+
+namespace ActScale.Acceptance;
+
+/// <summary>
+/// Every use of ActScale's trainer, intervention and objective API by the acceptance test, kept in this one file so an
+/// API change is adapted here alone.
+/// </summary>
+internal static class LibraryAccess
+{
+    private const int BatchSize = 64;
+
+    /// <summary>Trains <paramref name="method"/> with ActScale's default options (as `#!actscale train --method` does) unless <paramref name="budget"/> overrides steps or learning rate.</summary>
+    public static InterventionRun Train(LanguageModel model, PreparedTask task, InterventionMethod method, SteeringBudget budget)
+    {
+        var options = new TrainingOptions { Method = method };
+        options = options with { Steps = budget.Steps ?? options.Steps, LearningRate = budget.LearningRate ?? options.LearningRate };
+        return Trainer.Train(model, task, options, method.ToString());
+    }
+
+    /// <summary>Per-prompt logit difference, answerless KL and top token: clean when <paramref name="run"/> is null, else with the run at <paramref name="beta"/>.</summary>
+    public static PromptMeasure[] Measure(LanguageModel model, PreparedSplit split, InterventionRun? run = null, double beta = 0)
+    {
+        using var intervention = run?.CreateIntervention(model.Device);
+        var hooks = new HookSet();
+        using var attached = intervention?.Attach(hooks, beta);
+        using var _ = no_grad();
+        var measures = new List<PromptMeasure>();
+        ForEachBatch(model, split, hooks, (logits, correct, wrong, cleanLogProbs) =>
+        {
+            var difference = Losses.LogitDifference(logits, correct, wrong).cpu().data<float>().ToArray();
+            var kl = Losses.FaithfulnessPerPrompt(cleanLogProbs, logits, correct, wrong).cpu().data<float>().ToArray();
+            var top = logits.argmax(1).cpu().data<long>().ToArray();
+            var c = correct.cpu().data<long>().ToArray();
+            var w = wrong.cpu().data<long>().ToArray();
+            for (int i = 0; i < difference.Length; i++) measures.Add(new PromptMeasure(difference[i], kl[i], (int)top[i], (int)c[i], (int)w[i]));
+        });
+        return measures.ToArray();
+    }
+
+    /// <summary>
+    /// ∂(mean logit difference)/∂α of an ActivScalar intervention at α = 0 on the default sites, flattened: the direction in
+    /// which the model's own answer moves when each site is scaled. Splits that share a mechanism give parallel vectors.
+    /// </summary>
+    public static double[] MeanActivScalarGradient(LanguageModel model, PreparedSplit split, int promptLength)
+    {
+        using var intervention = Intervention.Create(InterventionMethod.ActivScalar,
+            new InterventionLayout(TrainingOptions.DefaultSiteKinds, model.Config.LayerCount, model.Config.Width, promptLength), model.Device);
+        var hooks = new HookSet();
+        using var attached = intervention.Attach(hooks);
+        ForEachBatch(model, split, hooks, (logits, correct, wrong, _) => (Losses.LogitDifference(logits, correct, wrong).sum() / split.Count).backward());
+        using var gradient = intervention.Parameters.grad!.detach().cpu().to_type(ScalarType.Float64).flatten();
+        return gradient.data<double>().ToArray();
+    }
+
+    /// <summary>Runs the split in batches with <paramref name="hooks"/> and hands each batch's last-position logits, answers and clean log-probabilities to <paramref name="use"/>.</summary>
+    private static void ForEachBatch(LanguageModel model, PreparedSplit split, HookSet hooks, Action<Tensor, Tensor, Tensor, Tensor> use)
+    {
+        for (int start = 0; start < split.Count; start += BatchSize)
+        {
+            int n = Math.Min(BatchSize, split.Count - start);
+            using var scope = NewDisposeScope();
+            var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
+            use(logits, split.Correct.narrow(0, start, n), split.Wrong.narrow(0, start, n), split.CleanLogProbs.narrow(0, start, n));
+        }
+    }
+}
