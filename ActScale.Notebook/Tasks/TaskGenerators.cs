@@ -112,7 +112,8 @@ public static class TaskGenerators
                     var text = baba ? template.Baba : template.Abba;
                     var prompt = text.Replace("{A}", a).Replace("{B}", b)
                         .Replace("{place}", places[random.Next(places.Count)]).Replace("{object}", objects[random.Next(objects.Count)]);
-                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + template.Abba));
+                    // The template as filled, so BABA prompts carry their own slot order and form a layout of their own.
+                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + text));
                 }
         }
         foreach (var t in templates.IoiTrain)
