@@ -37,7 +37,7 @@ public sealed class SweepTests : IDisposable
         var merged = SweepMerge.Collect(_dir);
         Assert.Equal("not started", Assert.Single(merged.Missing).Reason);
         Assert.Equal(3, Sweep("merge", _dir));
-        Assert.Equal(1 + 4, File.ReadAllLines(Path.Combine(_dir, SweepMerge.CsvFile)).Length);
+        Assert.Equal(1 + 6, File.ReadAllLines(Path.Combine(_dir, SweepMerge.CsvFile)).Length);
 
         // A task killed while writing leaves a run without metrics: listed as unfinished, then trained from scratch.
         var half = SweepFolder.SettingFolder(_dir, 1);
@@ -50,7 +50,7 @@ public sealed class SweepTests : IDisposable
         Assert.True(SweepFolder.IsComplete(_dir, 1));
         Assert.Equal(0, Sweep("merge", _dir));
         var csv = File.ReadAllLines(Path.Combine(_dir, SweepMerge.CsvFile));
-        Assert.Equal(1 + 8, csv.Length);
+        Assert.Equal(1 + 12, csv.Length);
         Assert.Equal(["0", "1"], csv.Skip(1).Select(l => l.Split(',')[0]).Distinct());
     }
 

@@ -28,7 +28,7 @@ public class FourthMethodTests(TinyModelFixture fixture) : IClassFixture<TinyMod
         Assert.True(run.L1() > 0, "training did not move the clamp weights");
 
         var rows = Evaluator.Evaluate(_model, run, task);
-        Assert.Equal(4, rows.Count);
+        Assert.Equal(6, rows.Count); // train and test, each at the clean β = 0 and ±1
         Assert.All(rows, r => Assert.Equal("Clamp", r.Method));
         var heatmap = run.Heatmap();
         Assert.Equal(["θ"], heatmap.ColumnLabels);

@@ -94,7 +94,7 @@ public class InterventionTests(TinyModelFixture fixture) : IClassFixture<TinyMod
         using var w = linspace(-0.1, 0.1, d);
         using (no_grad()) { iv.Parameters[0, 0].narrow(0, 0, d).copy_(w); iv.Parameters[0, 0, d] = tensor(0.3f); }
         var (clean, intervened) = CaptureAttn0(iv, ids, beta: 1);
-        using var alpha = clean.matmul(w) + 0.3; // [1, T]
+        using var alpha = (clean / clean.norm(-1, keepdim: true)).matmul(w) + 0.3; // [1, T]: the probe reads h's direction
         using var expected = clean * (alpha.unsqueeze(-1) + 1);
         Assert.True(intervened.allclose(expected, rtol: 1e-5, atol: 1e-6));
         clean.Dispose(); intervened.Dispose();

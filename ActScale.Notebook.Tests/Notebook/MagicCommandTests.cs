@@ -94,6 +94,8 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
         Assert.Equal(columns.Length, trace["z"]![0]!.AsArray().Count);
         Assert.Equal(0, (double)trace["zmid"]!);
         Assert.Equal("RdBu", (string)trace["colorscale"]!);
+        // Beside α: the effect on the held-out prompts, on a scale every method shares.
+        Assert.Contains("relative change ‖h̃ − h‖/‖h‖ at β = +1", html);
     }
 
     [Fact]
@@ -121,11 +123,14 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
         long a = long.Parse(counts.Groups[1].Value.Replace(",", "")), s = long.Parse(counts.Groups[2].Value.Replace(",", "")), d = long.Parse(counts.Groups[3].Value.Replace(",", ""));
         Assert.Equal(a * 32, s);
         Assert.Equal(2 * 2 * 33, d);
-        Assert.Matches(@"train: flip accuracy β=\+1</th><td>\d+%</td><td>\d+%</td><td>\d+%</td>", table);
-        // The C# variable is the metrics as a Deedle frame (two splits × two β per run).
+        Assert.Matches(@"train: clean accuracy \(β=0\)</th><td>\d+%</td><td>\d+%</td><td>\d+%</td>", table);
+        Assert.Matches(@"train: flip accuracy β=\+1 \(clean, change\)</th><td>\d+% \(\d+%, [+−]?\d+ pts\)</td>", table);
+        Assert.Matches(@"test: both-β success</th><td>\d+%</td>", table);
+        Assert.Matches(@"test: top-1 guard β=−1</th><td>\d+%</td>", table);
+        // The C# variable is the metrics as a Deedle frame (two splits × three β, the clean 0 and ±1, per run).
         var variable = await Kernel.SubmitAsync("comparison.RowCount");
         Assert.True(variable.Succeeded, variable.ToString());
-        Assert.Contains(variable.Events.OfType<ReturnValueProduced>(), e => Equals(e.Value, 12));
+        Assert.Contains(variable.Events.OfType<ReturnValueProduced>(), e => Equals(e.Value, 18));
     }
 
     [Fact]
@@ -134,8 +139,8 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
         var result = await Kernel.SubmitAsync("runs[\"steervec\"].Run.Method.Name + \" \" + frames[\"dyn\"].RowCount + \" \" + metrics.Count");
         Assert.True(result.Succeeded, result.ToString());
         var value = result.Events.OfType<Microsoft.DotNet.Interactive.Events.ReturnValueProduced>().Single().Value;
-        // dyn has train and test rows at β = ±1; the three runs of the fixture have four rows each.
-        Assert.Equal("SteerVec 4 12", value);
+        // dyn has train and test rows at β = 0 and ±1; the three runs of the fixture have six rows each.
+        Assert.Equal("SteerVec 6 18", value);
     }
 
     [Fact]

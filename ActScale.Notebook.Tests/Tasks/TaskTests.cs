@@ -57,11 +57,11 @@ public class TaskTests
         ], samePromptLength: true);
         Assert.Contains("5 tokens (2 prompts), 7 tokens (1 prompts)", e.Message);
         Assert.Contains("Use DynScalar", e.Message);
-        Assert.Contains("KeepOneLength", e.Message);
+        Assert.Contains("KeepOneLayout", e.Message);
     }
 
     [Fact]
-    public void KeepOneLengthKeepsTheCommonestTrainLengthInEverySplit()
+    public void KeepOneLayoutKeepsTheCommonestTrainLengthInEverySplit()
     {
         PromptExample[] examples =
         [
@@ -71,7 +71,7 @@ public class TaskTests
             new("The capital of Spain is", " Madrid", " Rome", "test"),
             new("Indeed, the capital of Italy is", " Rome", " Paris", "test"),
         ];
-        var (kept, dropped) = TaskValidator.KeepOneLength(examples, Tokenizer);
+        var (kept, dropped) = TaskValidator.KeepOneLayout(examples, Tokenizer);
         Assert.Equal(3, kept.Count);
         Assert.All(kept, k => Assert.Equal(5, Tokenizer.Encode(k.Prompt).Length));
         Assert.Contains("dropped 1 test prompts of 7 tokens, 1 train prompts of 7 tokens", dropped);
@@ -139,7 +139,7 @@ public class TaskTests
         {
             var examples = TaskFile.Read(path);
             TaskValidator.Validate(examples, Tokenizer, 1024, samePromptLength: false, requiredSplits: ["train", "test"]);
-            var (kept, _) = TaskValidator.KeepOneLength(examples, Tokenizer);
+            var (kept, _) = TaskValidator.KeepOneLayout(examples, Tokenizer);
             Assert.Contains(kept, k => k.Split == "test");
         }
     }

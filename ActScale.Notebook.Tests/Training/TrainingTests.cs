@@ -39,11 +39,11 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.False(run.Cancelled);
 
         var rows = Evaluator.Evaluate(_model, run, task);
-        Assert.Equal(["train", "train", "test", "test"], rows.Select(r => r.Split));
-        Assert.Equal([1.0, -1.0, 1.0, -1.0], rows.Select(r => r.Beta));
+        Assert.Equal(["train", "train", "train", "test", "test", "test"], rows.Select(r => r.Split));
+        Assert.Equal([0.0, 1.0, -1.0, 0.0, 1.0, -1.0], rows.Select(r => r.Beta));
         Assert.All(rows, r => Assert.InRange(r.FlipAccuracy, 0, 1));
         var frame = Evaluator.ToFrame(rows);
-        Assert.Equal(4, frame.RowCount);
+        Assert.Equal(6, frame.RowCount);
         Assert.Contains("FlipAccuracy", frame.ColumnKeys);
         Assert.Contains("Kl", frame.ColumnKeys);
 
@@ -178,10 +178,10 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         Assert.Single(result.Failures);
         Assert.Equal(-1.0, result.Failures[0].LambdaM);
         Assert.Contains("LambdaM must be ≥ 0", result.Failures[0].Message);
-        Assert.Equal(2 * 4, result.Rows.Count);
-        Assert.Equal(8, result.Frame.RowCount);
+        Assert.Equal(2 * 6, result.Rows.Count);
+        Assert.Equal(12, result.Frame.RowCount);
         Assert.Equal(2, result.Frames.Count);
-        Assert.All(result.Frames.Values, f => Assert.Equal(4, f.RowCount));
+        Assert.All(result.Frames.Values, f => Assert.Equal(6, f.RowCount));
         Assert.Equal([0.0, 1e-2], result.Rows.Select(r => r.LambdaM).Distinct());
     }
 
@@ -192,16 +192,16 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         using var result = MethodComparison.Run(_model, examples, new TrainingOptions { Steps = 3, BatchSize = 3 },
             perMethod: new Dictionary<InterventionMethod, TrainingOptions> { [InterventionMethod.DynScalar] = new TrainingOptions { Steps = 2, LearningRate = 1e-3 } });
         Assert.Equal(3, result.Runs.Count);
-        // 3 methods × (train, test) × β ±1, plus DynScalar on the dropped prompt of another length (train, β ±1)
-        Assert.Equal(14, result.Rows.Count);
+        // 3 methods × (train, test) × β 0, ±1, plus DynScalar on the dropped prompt of another length (train, β 0, ±1)
+        Assert.Equal(21, result.Rows.Count);
         var otherLength = result.Rows.Where(r => r.Split == "other-lengths train").ToList();
-        Assert.Equal(2, otherLength.Count);
+        Assert.Equal(3, otherLength.Count);
         Assert.All(otherLength, r => Assert.Equal("DynScalar", r.Method));
         Assert.All(otherLength, r => Assert.Equal(1, r.Prompts));
         Assert.Contains("dropped 1 train prompts of 7 tokens", result.FilterNote);
         Assert.Equal(1e-3, result.Runs[2].Options.LearningRate);
         Assert.Equal(InterventionMethod.DynScalar, result.Runs[2].Method);
-        Assert.Equal(14, result.Frame.RowCount);
+        Assert.Equal(21, result.Frame.RowCount);
     }
 
     /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>

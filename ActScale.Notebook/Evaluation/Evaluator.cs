@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace ActScale.Evaluation;
 
 /// <summary>
-/// Evaluation settings [ours]: β values to evaluate (default +1 and −1; add 0 for the clean model), the threshold
+/// Evaluation settings [ours]: β values to evaluate (default +1 and −1; the clean β = 0 row is always added), the threshold
 /// above which a site's magnitude counts as non-trivial (default 0.1, in the units of
 /// <see cref="InterventionRun.Magnitudes"/>: |α|, ‖v‖₂, or the probe's ‖w‖₂ / |b|), and the forward batch size.
 /// </summary>
@@ -24,11 +24,16 @@ public sealed record EvaluationOptions(double[]? Betas = null, double NonTrivial
 /// (correct for β ≥ 0, wrong for β &lt; 0). MeanLogitDifference: mean of logit(correct) − logit(wrong) after the
 /// intervention; MeanSignedLogitDifference: the same times sign(β) (positive = intended direction);
 /// CleanMeanLogitDifference: the clean model's. Kl: mean KL(p_clean ‖ p_intervened) on non-answer tokens. L1: summed
-/// ‖θ‖₁. NonTrivialSites: see <see cref="InterventionRun.NonTrivialSites"/>.
+/// ‖θ‖₁. NonTrivialSites: see <see cref="InterventionRun.NonTrivialSites"/>. So that no row can flatter, each also carries
+/// the clean model's flip accuracy at the same β (CleanFlipAccuracy) and the change FlipAccuracy − CleanFlipAccuracy;
+/// BothBetaSuccess, the share of prompts that prefer correct at β = +1 and wrong at β = −1 (0 on the clean β = 0 row and
+/// for a null intervention; NaN when the run was not evaluated at both); and Top1Guard, the share of prompts whose top
+/// token is one of the two answers (read beside Kl: a low guard means the logit difference was won by breaking the model).
 /// </summary>
 public sealed record MetricRow(string Run, string Method, string Split, double Beta, int Prompts, double FlipAccuracy,
     double MeanLogitDifference, double MeanSignedLogitDifference, double CleanMeanLogitDifference, double Kl, double L1,
-    long ParameterCount, int NonTrivialSites, double TrainingSeconds);
+    long ParameterCount, int NonTrivialSites, double TrainingSeconds, double CleanFlipAccuracy = double.NaN,
+    double FlipAccuracyChange = double.NaN, double BothBetaSuccess = double.NaN, double Top1Guard = double.NaN);
 
 /// <summary>Evaluates trained runs on every split of a prepared task.</summary>
 public static class Evaluator
@@ -47,6 +52,8 @@ public static class Evaluator
         using var intervention = run.CreateIntervention(model.Device);
         double l1 = run.L1();
         int nonTrivial = run.NonTrivialSites(options.NonTrivialThreshold);
+        // The clean row comes first and always: every intervened number is read against it.
+        var betas = options.BetaValues.Where(b => b != 0).Distinct().Prepend(0.0).ToArray();
         var rows = new List<MetricRow>();
         var splitOrder = task.Splits.Keys.OrderBy(k => k == PromptExample.Train ? 0 : k == PromptExample.Test ? 1 : 2).ThenBy(k => k, StringComparer.Ordinal);
         foreach (var splitName in splitOrder)
@@ -55,26 +62,35 @@ public static class Evaluator
             if (run.Method.IsPositional)
                 PromptLayoutRule.Check(run.Method.Name, run.PromptLength, split.Tokens.Select(t => t.Length), $"split '{splitName}'");
             double cleanMean = Mean(split.CleanLogitDifference);
-            foreach (var beta in options.BetaValues)
+            var measured = betas.ToDictionary(beta => beta, beta =>
             {
                 var hooks = new HookSet();
-                float[] difference, kl;
                 using (intervention.Attach(hooks, beta))
-                    (difference, kl) = Measure(model, split, hooks, options.BatchSize);
+                    return Measure(model, split, hooks, options.BatchSize);
+            });
+            var cleanDifferences = Differences(measured[0]);
+            double bothBeta = measured.TryGetValue(1, out var plus) && measured.TryGetValue(-1, out var minus)
+                ? SteeringMetrics.BothBetaSuccess(Differences(plus), Differences(minus)) : double.NaN;
+            foreach (var beta in betas)
+            {
+                var prompts = measured[beta];
+                var differences = Differences(prompts);
                 double sign = beta < 0 ? -1 : 1;
-                rows.Add(new MetricRow(run.Name, run.Method.ToString(), splitName, beta, split.Count,
-                    difference.Count(d => sign * d > 0) / (double)split.Count, difference.Average(), difference.Average(d => sign * d),
-                    cleanMean, kl.Average(), l1, run.ParameterCount, nonTrivial, run.TrainingTime.TotalSeconds));
+                double flip = SteeringMetrics.FlipAccuracy(differences, beta), cleanFlip = SteeringMetrics.FlipAccuracy(cleanDifferences, beta);
+                rows.Add(new MetricRow(run.Name, run.Method.ToString(), splitName, beta, split.Count, flip, differences.Average(),
+                    differences.Average(d => sign * d), cleanMean, prompts.Average(p => p.Kl), l1, run.ParameterCount, nonTrivial,
+                    run.TrainingTime.TotalSeconds, cleanFlip, flip - cleanFlip, beta == 0 ? 0 : bothBeta, SteeringMetrics.Top1Guard(prompts)));
             }
         }
         return rows;
     }
 
-    /// <summary>Per-prompt logit difference and answerless KL with the hooks as they are.</summary>
-    internal static (float[] Difference, float[] Kl) Measure(LanguageModel model, PreparedSplit split, HookSet hooks, int batchSize)
+    private static double[] Differences(IReadOnlyList<PromptMeasure> prompts) => prompts.Select(p => p.LogitDifference).ToArray();
+
+    /// <summary>Per-prompt logit difference, answerless KL and top token with the hooks as they are.</summary>
+    internal static IReadOnlyList<PromptMeasure> Measure(LanguageModel model, PreparedSplit split, HookSet hooks, int batchSize)
     {
-        var differences = new List<float>();
-        var kls = new List<float>();
+        var measures = new List<PromptMeasure>(split.Count);
         using var _ = no_grad();
         for (int start = 0; start < split.Count; start += batchSize)
         {
@@ -85,10 +101,13 @@ public static class Evaluator
             var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
             var both = stack([Losses.LogitDifference(logits, c, w), Losses.FaithfulnessPerPrompt(split.CleanLogProbs.narrow(0, start, n), logits, c, w)]);
             var values = both.cpu().data<float>().ToArray();
-            differences.AddRange(values.Take(n));
-            kls.AddRange(values.Skip(n));
+            var top = logits.argmax(-1).cpu().data<long>().ToArray();
+            var correct = c.cpu().data<long>().ToArray();
+            var wrong = w.cpu().data<long>().ToArray();
+            for (int i = 0; i < n; i++)
+                measures.Add(new PromptMeasure(values[i], values[n + i], (int)top[i], (int)correct[i], (int)wrong[i]));
         }
-        return (differences.ToArray(), kls.ToArray());
+        return measures;
     }
 
     private static double Mean(Tensor t)

@@ -12,7 +12,7 @@ public sealed class ComparisonResult(IReadOnlyList<InterventionRun> runs, IReadO
 {
     public IReadOnlyList<InterventionRun> Runs { get; } = runs;
     public IReadOnlyList<MetricRow> Rows { get; } = rows;
-    /// <summary>What <see cref="TaskValidator.KeepOneLength"/> kept and dropped.</summary>
+    /// <summary>What <see cref="TaskValidator.KeepOneLayout"/> kept and dropped.</summary>
     public string FilterNote { get; } = filterNote;
     public Frame<int, string> Frame => Evaluator.ToFrame(Rows);
     public void Dispose()
@@ -23,7 +23,7 @@ public sealed class ComparisonResult(IReadOnlyList<InterventionRun> runs, IReadO
 
 /// <summary>
 /// The paper's comparison table: trains each method with the same options on the same prompts and evaluates on train and
-/// test. The prompts are first reduced to one length (<see cref="TaskValidator.KeepOneLength"/>) so the positional methods
+/// test. The prompts are first reduced to one length (<see cref="TaskValidator.KeepOneLayout"/>) so the positional methods
 /// apply; DynScalar uses the same prompts unless <paramref name="dynScalarOnAllLengths"/> is set. <paramref name="perMethod"/>
 /// replaces the options for some methods (e.g. a smaller learning rate for DynScalar). DynScalar, which applies to any
 /// prompt length, is also evaluated on the prompts of the other lengths (splits named "other-lengths train/test").
@@ -37,7 +37,7 @@ public static class MethodComparison
     {
         baseOptions ??= new TrainingOptions();
         methods ??= [InterventionMethod.ActivScalar, InterventionMethod.SteerVec, InterventionMethod.DynScalar];
-        var (sameLength, note) = TaskValidator.KeepOneLength(examples, model.Tokenizer);
+        var (sameLength, note) = TaskValidator.KeepOneLayout(examples, model.Tokenizer);
         var runs = new List<InterventionRun>();
         var rows = new List<MetricRow>();
         try

@@ -38,8 +38,15 @@ public sealed record SweepGrid(double[]? LambdaM = null, double[]? LambdaF = nul
 /// <summary>One metric row of one sweep setting (the setting's λ_M, λ_F, m, steps and learning rate plus the <see cref="MetricRow"/> fields).</summary>
 public sealed record SweepRow(double LambdaM, double LambdaF, double Margin, string Run, string Method, string Split, double Beta, int Prompts,
     double FlipAccuracy, double MeanLogitDifference, double MeanSignedLogitDifference, double Kl, double L1, long ParameterCount,
-    int NonTrivialSites, double TrainingSeconds, int Steps, double LearningRate)
+    int NonTrivialSites, double TrainingSeconds, int Steps, double LearningRate, double CleanFlipAccuracy = double.NaN,
+    double BothBetaSuccess = double.NaN, double Top1Guard = double.NaN)
 {
+    /// <summary>The row of metric <paramref name="m"/> of a run trained with <paramref name="o"/>.</summary>
+    public static SweepRow From(TrainingOptions o, MetricRow m) =>
+        new(o.Loss.LambdaM, o.Loss.LambdaF, o.Loss.Margin, m.Run, m.Method, m.Split, m.Beta, m.Prompts, m.FlipAccuracy, m.MeanLogitDifference,
+            m.MeanSignedLogitDifference, m.Kl, m.L1, m.ParameterCount, m.NonTrivialSites, m.TrainingSeconds, o.Steps, o.LearningRate,
+            m.CleanFlipAccuracy, m.BothBetaSuccess, m.Top1Guard);
+
     /// <summary>This row's value of <paramref name="parameter"/>.</summary>
     public double Setting(SweepParameter parameter) => parameter switch
     {
@@ -55,8 +62,9 @@ public sealed record SweepRow(double LambdaM, double LambdaF, double Margin, str
 public sealed record SweepFailure(double LambdaM, double LambdaF, double Margin, string Message);
 
 /// <summary>
-/// One point of a trade-off plot: a setting on a split, its effectiveness (flip accuracy averaged over the β values
-/// evaluated), its minimality (‖θ‖₁) and its faithfulness (mean KL over the β values).
+/// One point of a trade-off plot: a setting on a split, its effectiveness (both-β success, which is 0 for an intervention
+/// that does nothing, unlike flip accuracy averaged over β = ±1, whose floor is 0.5), its minimality (‖θ‖₁) and its
+/// faithfulness (mean KL over the intervened β values; the clean β = 0 row is left out).
 /// </summary>
 public sealed record TradeOffPoint(string Split, double Setting, double Effectiveness, double L1, double Kl);
 
@@ -77,8 +85,8 @@ public sealed record SweepResult(IReadOnlyList<SweepRow> Rows, IReadOnlyList<Swe
 
     /// <summary>The trade-off of each setting of <paramref name="parameter"/> on each split, ordered by setting.</summary>
     public IReadOnlyList<TradeOffPoint> TradeOffs(SweepParameter parameter) =>
-        Rows.GroupBy(r => (r.Split, Setting: r.Setting(parameter)))
-            .Select(g => new TradeOffPoint(g.Key.Split, g.Key.Setting, g.Average(r => r.FlipAccuracy), g.First().L1, g.Average(r => r.Kl)))
+        Rows.Where(r => r.Beta != 0).GroupBy(r => (r.Split, Setting: r.Setting(parameter)))
+            .Select(g => new TradeOffPoint(g.Key.Split, g.Key.Setting, g.First().BothBetaSuccess, g.First().L1, g.Average(r => r.Kl)))
             .OrderBy(p => p.Setting).ToArray();
 }
 
@@ -98,10 +106,7 @@ public static class Sweep
             try
             {
                 using var evaluated = Experiment.TrainAndEvaluate(model, task, options, name, evaluation ?? new EvaluationOptions(), cancellation: cancellation);
-                foreach (var r in evaluated.Metrics)
-                    rows.Add(new SweepRow(options.Loss.LambdaM, options.Loss.LambdaF, options.Loss.Margin, r.Run, r.Method, r.Split, r.Beta, r.Prompts,
-                        r.FlipAccuracy, r.MeanLogitDifference, r.MeanSignedLogitDifference, r.Kl, r.L1, r.ParameterCount, r.NonTrivialSites, r.TrainingSeconds,
-                        options.Steps, options.LearningRate));
+                rows.AddRange(evaluated.Metrics.Select(r => SweepRow.From(options, r)));
                 onSetting?.Report($"{name}: done in {evaluated.Run.TrainingTime.TotalSeconds:F1}s");
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -8,7 +8,7 @@ public sealed class ActivScalar : InterventionMethod
     public override string Name => "ActivScalar";
     public override string Summary => "one scalar per site, layer and position";
     public override bool IsPositional => true;
-    public override HeatmapStyle Heatmap { get; } = new("α", Diverging: true);
+    public override HeatmapStyle Heatmap { get; } = new("α", Diverging: true, MarkAtOrAbove: 1.0);
 
     protected override long[] Shape(InterventionLayout layout) => [layout.SiteKinds.Count, layout.LayerCount, layout.PromptLength!.Value];
 

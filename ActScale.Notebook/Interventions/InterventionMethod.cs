@@ -55,5 +55,20 @@ public abstract class InterventionMethod
     /// </summary>
     public abstract Tensor Effect(Tensor parameters);
 
+    /// <summary>
+    /// The effect measure every method shares, so methods compare on one scale: the relative change ‖h̃ − h‖₂ / ‖h‖₂ that
+    /// <see cref="Apply"/> makes to each position's activation at β = +1, as [batch, position]. For the scalar methods it
+    /// is |α| (1 = the reversal point, where α = −1 erases the activation); for SteerVec ‖v‖/‖h‖, which raw ‖v‖ hides when
+    /// activation norms differ by orders of magnitude between positions.
+    /// </summary>
+    public Tensor RelativeChange(Tensor theta, Tensor h)
+    {
+        using var scope = NewDisposeScope();
+        var clean = h.to_type(ScalarType.Float32);
+        var one = ones(1, dtype: ScalarType.Float32, device: h.device);
+        var changed = Apply(theta, h, one).to_type(ScalarType.Float32);
+        return ((changed - clean).norm(-1) / clean.norm(-1).clamp_min(1e-12)).MoveToOuterDisposeScope();
+    }
+
     public override string ToString() => Name;
 }

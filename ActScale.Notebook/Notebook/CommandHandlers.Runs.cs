@@ -13,8 +13,30 @@ internal sealed partial class CommandHandlers
 {
     public Task Heatmap(ActScaleHeatmap command, KernelInvocationContext context)
     {
-        context.Display(session.RequireRun<NotebookRun>(command.Get(RunName)).Heatmap(), "text/html");
+        var record = session.RequireRun<NotebookRun>(command.Get(RunName));
+        context.Display(record.Heatmap(), "text/html");
+        context.Display(EffectHeatmap(record), "text/html");
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Beside the raw parameters, what they do: the relative change per site and position on the current held-out
+    /// prompts (raw α or ‖v‖ ignore ‖h‖, so an attention sink with a huge norm looks important when it is not).
+    /// </summary>
+    private object EffectHeatmap(NotebookRun record)
+    {
+        if (session.Examples is null)
+            return new ActScaleHtml("<div><i>Run <code>#!actscale data</code> to see beside it what the run does on held-out prompts.</i></div>");
+        try
+        {
+            var (task, _) = session.RequireTask(record.Run.Method);
+            var split = task.Splits.TryGetValue(PromptExample.Test, out var test) ? test : task.Train;
+            return SiteEffects.Measure(session.RequireModel(), record.Run, split).Heatmap($"{record.Name} on {split.Name}");
+        }
+        catch (TaskDataException e)
+        {
+            return new ActScaleHtml($"<div><i>No effect heatmap: the current prompts do not fit this run ({WebUtility.HtmlEncode(e.Message)})</i></div>");
+        }
     }
 
     public async Task Compare(ActScaleCompare command, KernelInvocationContext context)

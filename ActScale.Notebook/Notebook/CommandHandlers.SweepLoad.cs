@@ -51,11 +51,5 @@ internal sealed partial class CommandHandlers
             context.Display(new SweepResult(ofMethod.SelectMany(Rows).ToArray(), []), "text/html");
     }
 
-    private static IEnumerable<SweepRow> Rows(NotebookRun record)
-    {
-        var o = record.Run.Options;
-        return record.Metrics.Select(m => new SweepRow(o.Loss.LambdaM, o.Loss.LambdaF, o.Loss.Margin, m.Run, m.Method, m.Split, m.Beta, m.Prompts,
-            m.FlipAccuracy, m.MeanLogitDifference, m.MeanSignedLogitDifference, m.Kl, m.L1, m.ParameterCount, m.NonTrivialSites, m.TrainingSeconds,
-            o.Steps, o.LearningRate));
-    }
+    private static IEnumerable<SweepRow> Rows(NotebookRun record) => record.Metrics.Select(m => SweepRow.From(record.Run.Options, m));
 }

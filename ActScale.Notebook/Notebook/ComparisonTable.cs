@@ -29,7 +29,9 @@ public static class ComparisonTable
     /// <summary>The comparison frame as HTML, with the note that says how to read flip accuracy.</summary>
     public static string Html(Frame<string, string> frame) =>
         $"<div class=\"actscale-comparison\">{FrameHtml.Of(frame)}<div><i>Flip accuracy: share of prompts whose preferred answer is the intended one " +
-        "(correct at β=+1, wrong at β=−1). The C# variable <code>comparison</code> holds every metric row.</i></div></div>";
+        "(correct at β=+1, wrong at β=−1), beside the clean model's and the change; an intervention that does nothing scores its clean " +
+        "accuracy at β=+1 and one minus it at β=−1. Both-β success: the share of prompts that prefer correct at β=+1 and wrong at β=−1 " +
+        "(0 for a null intervention). Top-1 guard: the share whose top token is one of the two answers. The C# variable <code>comparison</code> holds every metric row.</i></div></div>";
 
     private static List<Line> Lines()
     {
@@ -44,18 +46,30 @@ public static class ComparisonTable
         };
         foreach (var split in new[] { "train", "test" })
         {
-            lines.Add(new($"{split}: flip accuracy β=+1", (_, m) => Metric(m, split, 1, x => Percent(x.FlipAccuracy))));
-            lines.Add(new($"{split}: flip accuracy β=−1", (_, m) => Metric(m, split, -1, x => Percent(x.FlipAccuracy))));
-            lines.Add(new($"{split}: mean signed logit diff β=+1", (_, m) => Metric(m, split, 1, x => x.MeanSignedLogitDifference.ToString("F2", CultureInfo.InvariantCulture))));
-            lines.Add(new($"{split}: mean signed logit diff β=−1", (_, m) => Metric(m, split, -1, x => x.MeanSignedLogitDifference.ToString("F2", CultureInfo.InvariantCulture))));
-            lines.Add(new($"{split}: KL non-answer tokens β=+1", (_, m) => Metric(m, split, 1, x => x.Kl.ToString("G3", CultureInfo.InvariantCulture))));
+            lines.Add(new($"{split}: clean accuracy (β=0)", (_, m) => Metric(m, split, 0, x => Percent(x.FlipAccuracy))));
+            lines.Add(new($"{split}: clean logit diff (β=0)", (_, m) => Metric(m, split, 0, x => Number(x.MeanLogitDifference))));
+            foreach (var beta in new[] { 1.0, -1.0 })
+            {
+                var b = beta > 0 ? "β=+1" : "β=−1";
+                lines.Add(new($"{split}: flip accuracy {b} (clean, change)", (_, m) => Metric(m, split, beta,
+                    x => $"{Percent(x.FlipAccuracy)} ({Percent(x.CleanFlipAccuracy)}, {SignedPoints(x.FlipAccuracyChange)})")));
+                lines.Add(new($"{split}: mean signed logit diff {b}", (_, m) => Metric(m, split, beta, x => Number(x.MeanSignedLogitDifference))));
+                lines.Add(new($"{split}: KL non-answer tokens {b}", (_, m) => Metric(m, split, beta, x => x.Kl.ToString("G3", CultureInfo.InvariantCulture))));
+                lines.Add(new($"{split}: top-1 guard {b}", (_, m) => Metric(m, split, beta, x => Percent(x.Top1Guard))));
+            }
+            lines.Add(new($"{split}: both-β success", (_, m) => Metric(m, split, 1, x => Percent(x.BothBetaSuccess))));
         }
         lines.Add(new("steps", (r, _) => r.StepsCompleted + (r.Cancelled ? " (interrupted)" : "")));
         lines.Add(new("training time", (r, _) => $"{r.TrainingTime.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s"));
         return lines;
     }
 
-    public static string Percent(double share) => (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
+    private static string Number(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
+
+    /// <summary>A change of share in percentage points, always signed so a drop cannot pass for a gain.</summary>
+    private static string SignedPoints(double change) => double.IsNaN(change) ? "–" : (change * 100).ToString("+0;−0;0", CultureInfo.InvariantCulture) + " pts";
+
+    public static string Percent(double share) => double.IsNaN(share) ? "–" : (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
     /// <summary>The top tokens before and after applying a run (named when <paramref name="run"/> is given).</summary>
     public static string TopTokensHtml(string? run, TopTokensComparison c)

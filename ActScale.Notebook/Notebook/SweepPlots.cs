@@ -18,7 +18,7 @@ internal static class SweepPlots
             points.GroupBy(p => p.Split).OrderBy(g => g.Key == "train" ? 0 : 1).Select(g => new ActScaleCharts.Series(
                 g.Key, g.Select(x).ToArray(), g.Select(p => p.Effectiveness).ToArray(),
                 g.Select(p => $"{label} = {p.Setting.ToString("G3", CultureInfo.InvariantCulture)}").ToArray(), Dashed: g.Key != "train"));
-        const string effectiveness = "flip accuracy (mean over β = ±1)";
+        const string effectiveness = "both-β success (0 = no steering)";
         return
         [
             ActScaleCharts.Lines($"{method}: effectiveness vs minimality over {label}", "‖θ‖₁ (minimality; lower is more minimal)", effectiveness, Series(p => p.L1)),

@@ -67,15 +67,15 @@ public sealed class PreparedTask : IDisposable
 
     /// <summary>
     /// Prepares <paramref name="examples"/> to train <paramref name="method"/>: a positional method keeps only the prompts
-    /// of the commonest length (<see cref="TaskValidator.KeepOneLength"/>), and the note says what was dropped (null if nothing).
+    /// of the commonest token layout (<see cref="TaskValidator.KeepOneLayout"/>), and the note says what was dropped (null if nothing).
     /// </summary>
     public static (PreparedTask Task, string? Note) PrepareFor(LanguageModel model, IReadOnlyList<PromptExample> examples, InterventionMethod method)
     {
         string? note = null;
-        if (method.IsPositional && examples.Select(e => model.Tokenizer.Encode(e.Prompt).Length).Distinct().Count() > 1)
+        if (method.IsPositional && examples.Select(e => PromptLayout.Of(e, model.Tokenizer)).Distinct().Count() > 1)
         {
-            var (kept, dropped) = TaskValidator.KeepOneLength(examples, model.Tokenizer);
-            (examples, note) = (kept, $"{method} needs one prompt length: {dropped}.");
+            var (kept, dropped) = TaskValidator.KeepOneLayout(examples, model.Tokenizer);
+            (examples, note) = (kept, $"{method} needs one token layout: {dropped}.");
         }
         return (Prepare(model, examples, method.IsPositional, method.Name), note);
     }

@@ -28,7 +28,7 @@ public sealed record IoiOptions(int PromptsPerTemplate = 24, int TestPromptsPerT
 /// <summary>
 /// Generates the CCC and IOI task data from word lists and templates with fixed seeds. With a tokenizer, answers
 /// that are not single tokens are dropped (countries whose capital is, say, two tokens). Prompt lengths may differ
-/// between templates and countries; positional methods keep one length with <see cref="TaskValidator.KeepOneLength"/>.
+/// between templates and countries; positional methods keep one length with <see cref="TaskValidator.KeepOneLayout"/>.
 /// </summary>
 public static class TaskGenerators
 {
@@ -113,7 +113,8 @@ public static class TaskGenerators
                     var text = baba ? template.Baba : template.Abba;
                     var prompt = text.Replace("{A}", a).Replace("{B}", b)
                         .Replace("{place}", places[random.Next(places.Count)]).Replace("{object}", objects[random.Next(objects.Count)]);
-                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + template.Abba)
+                    // The template as filled, so BABA prompts carry their own slot order and form a layout of their own.
+                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + text)
                         { Corrupt = Corruption.ReplaceLast(prompt, b, pool, [a, b], tokenizer) });
                 }
         }

@@ -53,7 +53,7 @@ public static class TaskSelector
         var generated = ccc
             ? TaskGenerators.Ccc(WordLists.ReadCountries(Path.Combine(lists, "countries.tsv")), templates, cccDefaults with { Seed = cccDefaults.Seed + seed }, tokenizer)
             : TaskGenerators.Ioi(WordLists.ReadNames(Path.Combine(lists, "names.txt")), templates, ioiDefaults with { Seed = ioiDefaults.Seed + seed }, tokenizer);
-        var (kept, dropped) = TaskValidator.KeepOneLength(generated, tokenizer);
+        var (kept, dropped) = TaskValidator.KeepOneLayout(generated, tokenizer);
         return (kept, task.ToUpperInvariant() + " (generated)", dropped);
     }
 }

@@ -13,7 +13,7 @@ public static class TaskValidator
     /// <summary>
     /// Throws when the set is empty, a split in <paramref name="requiredSplits"/> is missing, an answer is not a single
     /// token, correct equals wrong, a prompt is empty or exceeds the context, or (when <paramref name="samePromptLength"/>,
-    /// for the positional methods) the prompts do not all tokenize to one length.
+    /// for the positional methods) the prompts do not all tokenize to one length and one <see cref="PromptLayout"/>.
     /// </summary>
     public static void Validate(IReadOnlyList<PromptExample> examples, TextTokenizer tokenizer, int contextLength,
         bool samePromptLength, string methodName = "this method", IEnumerable<string>? requiredSplits = null)
@@ -33,6 +33,7 @@ public static class TaskValidator
                 Problem($"No prompt has split \"{required}\"; splits found: {string.Join(", ", splits.Select(s => $"\"{s}\""))}.");
 
         var lengths = new List<int>();
+        var layouts = new List<PromptLayout>();
         for (int i = 0; i < examples.Count; i++)
         {
             var e = examples[i];
@@ -48,6 +49,7 @@ public static class TaskValidator
             else if (promptIds.Length > contextLength)
                 Problem($"{where} has {promptIds.Length} tokens but the model's context holds {contextLength}. Shorten it.");
             lengths.Add(promptIds.Length);
+            if (samePromptLength) layouts.Add(PromptLayout.Of(e, tokenizer));
             foreach (var (role, answer) in new[] { ("correct", e.Correct), ("wrong", e.Wrong) })
             {
                 var ids = tokenizer.EncodeContinuation(answer);
@@ -58,27 +60,29 @@ public static class TaskValidator
             if (e.Correct == e.Wrong)
                 Problem($"{where}: the correct and the wrong answer are both \"{e.Correct}\"; they must differ.");
         }
-        if (samePromptLength && PromptLayoutRule.Violation(methodName, null, lengths, "the task") is string layout) Problem(layout);
+        if (samePromptLength && (PromptLayoutRule.Violation(methodName, null, lengths, "the task") ?? PromptLayoutRule.LayoutViolation(methodName, layouts, "the task")) is string layout)
+            Problem(layout);
         if (problems.Count > 0)
             throw new TaskDataException(string.Join(Environment.NewLine, problems) + (extra > 0 ? $"{Environment.NewLine}... and {extra} more problems." : ""));
     }
 
     /// <summary>
-    /// Keeps the prompts whose token count is the most common one among the train prompts (ties: the shorter), in every
-    /// split, so a positional method can train on train and evaluate on test. <c>Dropped</c> says what was removed.
+    /// Keeps the prompts whose <see cref="PromptLayout"/> is the most common one among the train prompts (ties: the shorter,
+    /// then the first in order), in every split, so a positional method can train on train and evaluate on test with its
+    /// parameters on the same tokens in every prompt. <c>Dropped</c> says what was removed.
     /// </summary>
-    public static (IReadOnlyList<PromptExample> Kept, string Dropped) KeepOneLength(IReadOnlyList<PromptExample> examples, TextTokenizer tokenizer)
+    public static (IReadOnlyList<PromptExample> Kept, string Dropped) KeepOneLayout(IReadOnlyList<PromptExample> examples, TextTokenizer tokenizer)
     {
         if (examples.Count == 0) return (examples, "nothing to filter");
-        var lengths = examples.Select(e => tokenizer.Encode(e.Prompt).Length).ToArray();
-        var reference = examples.Select((e, i) => (e, i)).Where(x => x.e.Split == PromptExample.Train).Select(x => lengths[x.i]).ToArray();
-        if (reference.Length == 0) reference = lengths;
-        int keep = reference.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
-        var kept = examples.Where((e, i) => lengths[i] == keep).ToArray();
-        var dropped = examples.Select((e, i) => (e, i)).Where(x => lengths[x.i] != keep)
-            .GroupBy(x => (x.e.Split, Length: lengths[x.i])).OrderBy(g => g.Key.Split).ThenBy(g => g.Key.Length)
-            .Select(g => $"{g.Count()} {g.Key.Split} prompts of {g.Key.Length} tokens").ToArray();
-        return (kept, dropped.Length == 0 ? $"all prompts have {keep} tokens" : $"kept {kept.Length} prompts of {keep} tokens; dropped {string.Join(", ", dropped)}");
+        var layouts = examples.Select(e => PromptLayout.Of(e, tokenizer)).ToArray();
+        var reference = layouts.Where((_, i) => examples[i].Split == PromptExample.Train).ToArray();
+        if (reference.Length == 0) reference = layouts;
+        var keep = reference.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key.Length).First().Key;
+        var kept = examples.Where((_, i) => layouts[i] == keep).ToArray();
+        var dropped = examples.Select((e, i) => (e, Layout: layouts[i])).Where(x => x.Layout != keep)
+            .GroupBy(x => (x.e.Split, x.Layout)).OrderBy(g => g.Key.Split, StringComparer.Ordinal).ThenBy(g => g.Key.Layout.Length).ThenBy(g => g.Key.Layout.Slots, StringComparer.Ordinal)
+            .Select(g => $"{g.Count()} {g.Key.Split} prompts of {g.Key.Layout}").ToArray();
+        return (kept, dropped.Length == 0 ? $"all prompts have {keep}" : $"kept {kept.Length} prompts of {keep}; dropped {string.Join(", ", dropped)}");
     }
 
     internal static string Show(TextTokenizer tokenizer, IEnumerable<int> ids) => string.Join(", ", ids.Select(id => $"\"{tokenizer.TokenText(id)}\""));

@@ -89,7 +89,7 @@ public sealed class InterventionRun : IDisposable
         var names = style.ColumnNames ?? TokenLabels;
         var columns = Enumerable.Range(0, cols).Select(i => i < names.Length ? names[i] : $"pos {i}").ToArray();
         return new HeatmapView($"{Name}: {Method} {style.ValueName}", style.ValueName, matrix, rows, columns, 0.0,
-            style.Diverging, style.ColumnNames is null, style.ColumnTitle);
+            style.Diverging, style.ColumnNames is null, style.ColumnTitle, style.MarkAtOrAbove);
     }
 
     /// <summary>

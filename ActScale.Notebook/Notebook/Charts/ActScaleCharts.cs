@@ -35,6 +35,8 @@ public static class ActScaleCharts
         double maxAbs = Math.Max(1e-9, z.SelectMany(row => row).Select(v => Math.Abs(v - view.Neutral)).DefaultIfEmpty(0).Max());
         var scale = magnitude ? new PlotlyAttributes.ColourRange(0, null, null) : new PlotlyAttributes.ColourRange(view.Neutral - maxAbs, view.Neutral, view.Neutral + maxAbs);
         chart = PlotlyAttributes.Heatmap(chart, scale, view.ValueName, $"%{{y}}<br>%{{x}}<br>{view.ValueName} = %{{z:.4f}}<extra></extra>");
+        if (view.MarkAtOrAbove is double mark)
+            chart = PlotlyAttributes.CellText(chart, z.Select(row => row.Select(v => Math.Abs(v - view.Neutral) >= mark ? "●" : "").ToArray()).ToArray());
         return PlotlyAttributes.Layout(chart, view.Title + (magnitude ? "" : " (0 = no change)"), Math.Clamp(140 + 22 * view.Rows, 320, 900),
             tickAngle: -45, margins: new PlotlyAttributes.Margins(Left: 150, Right: 40, Top: 60, Bottom: 110));
     }
@@ -81,6 +83,15 @@ internal static class PlotlyAttributes
             bar.SetProperty("title", TitleOf(colourBarTitle));
             trace.SetProperty("colorbar", bar);
             trace.SetProperty("hovertemplate", hoverTemplate);
+            return trace;
+        }), chart);
+
+    /// <summary>Text drawn in each heatmap cell (e.g. a mark on cells past a threshold).</summary>
+    public static GenericChart CellText(GenericChart chart, string[][] text) =>
+        GenericChart.mapTrace(FuncConvert.FromFunc<Trace, Trace>(trace =>
+        {
+            trace.SetProperty("text", text);
+            trace.SetProperty("texttemplate", "%{text}");
             return trace;
         }), chart);
 
