@@ -42,7 +42,7 @@ public sealed class InterruptRaceTests(ITestOutputHelper output)
             var progressed = new TaskCompletionSource();
             using (kernel.Kernel.KernelEvents.Subscribe(e => { if (e is DisplayedValueUpdated) progressed.TrySetResult(); }))
             {
-                var training = kernel.SubmitAsync($"#!actscale train --steps 100000 --batch 128 --name {name}");
+                var training = kernel.SubmitAsync($"#!actscale train --steps 100000 --batch 32 --name {name}");
                 await progressed.Task.WaitAsync(TimeSpan.FromSeconds(120));
                 await kernel.Kernel.SendAsync(new Cancel());
                 var saved = Path.Combine(folder.Path, $"{name}.json");
