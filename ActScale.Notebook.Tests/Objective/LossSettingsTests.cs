@@ -15,8 +15,8 @@ public class LossSettingsTests
     }
 
     [Theory]
-    [InlineData(-1.0, 0.0, "LambdaF and LambdaM must be ≥ 0")]
-    [InlineData(0.0, double.NaN, "LambdaF and LambdaM must be ≥ 0")]
+    [InlineData(-1.0, 0.0, "LambdaF must be ≥ 0")]
+    [InlineData(0.0, double.NaN, "LambdaM must be a finite number ≥ 0")]
     public void NegativeOrMissingWeightsAreRefusedByName(double lambdaF, double lambdaM, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => new LossSettings { LambdaF = lambdaF, LambdaM = lambdaM }.Check());

@@ -105,7 +105,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
     public void DivergenceStopsWithTheLastGoodParameters()
     {
         using var task = Task();
-        var options = new TrainingOptions { Method = InterventionMethod.SteerVec, Steps = 50, BatchSize = 6, LearningRate = 1e35, ReportEvery = 5 };
+        var options = new TrainingOptions { Method = new Exploding(), Steps = 50, BatchSize = 6, LearningRate = 1, ReportEvery = 5 };
         var e = Assert.Throws<TrainingDivergedException>(() => Trainer.Train(_model, task, options));
         using var run = e.LastGoodRun;
         Assert.Contains("Training diverged by step", e.Message);
@@ -177,7 +177,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
         var result = Sweep.Run(_model, task, new TrainingOptions { Steps = 3, BatchSize = 3 }, new SweepGrid([0.0, -1.0, 1e-2]));
         Assert.Single(result.Failures);
         Assert.Equal(-1.0, result.Failures[0].LambdaM);
-        Assert.Contains("LambdaM must be ≥ 0", result.Failures[0].Message);
+        Assert.Contains("LambdaM must be ≥ 0 and ≤ 1000000; got -1", result.Failures[0].Message);
         Assert.Equal(2 * 6, result.Rows.Count);
         Assert.Equal(12, result.Frame.RowCount);
         Assert.Equal(2, result.Frames.Count);

@@ -99,7 +99,7 @@ public static class Evaluator
             var c = split.Correct.narrow(0, start, n);
             var w = split.Wrong.narrow(0, start, n);
             var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
-            var both = stack([Losses.LogitDifference(logits, c, w), Losses.FaithfulnessPerPrompt(split.CleanLogProbs.narrow(0, start, n), logits, c, w)]);
+            var both = stack([Losses.LogitDifference(logits, c, w), Losses.FaithfulnessPerPrompt(split.CleanLogProbs(start, n), logits, c, w)]);
             var values = both.cpu().data<float>().ToArray();
             var top = logits.argmax(-1).cpu().data<long>().ToArray();
             var correct = c.cpu().data<long>().ToArray();

@@ -22,7 +22,7 @@ public sealed record PromptMeasures(float[] LogitDifference, float[] PCorrect, f
             var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
             var p = logits.softmax(-1);
             var rows = stack([Losses.LogitDifference(logits, c, w), p.gather(1, c.unsqueeze(1)).squeeze(1), p.gather(1, w.unsqueeze(1)).squeeze(1),
-                Losses.FaithfulnessPerPrompt(split.CleanLogProbs.narrow(0, start, n), logits, c, w)]).cpu();
+                Losses.FaithfulnessPerPrompt(split.CleanLogProbs(start, n), logits, c, w)]).cpu();
             for (int m = 0; m < 4; m++) columns[m].AddRange(rows[m].data<float>().ToArray());
         }
         return new PromptMeasures(columns[0].ToArray(), columns[1].ToArray(), columns[2].ToArray(), columns[3].ToArray());

@@ -110,6 +110,7 @@ public static class ActScaleExtension
                 }
                 try
                 {
+                    await session.SettleAsync(name);
                     await handle(command, context);
                 }
                 catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using ActScale.Evaluation;
 using ActScale.Interventions;
+using ActScale.Objective;
 using ActScale.Training;
 
 namespace ActScale.Notebook;
@@ -60,7 +61,7 @@ public static class CommandCatalog
         { Completions = _ => ActScale.Tasks.TaskSelector.BuiltIn, Positional = true, TypeHint = "file" };
         public static readonly MagicOption<int> Train = MagicOptions.Int("--train", "Number of training prompts.", 32, 1, 100_000);
         public static readonly MagicOption<int> Test = MagicOptions.Int("--test", "Number of held-out test prompts.", 32, 0, 100_000);
-        public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed for generating and sampling the prompts.", 0);
+        public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed for generating and sampling the prompts.", 0, TrainingOptions.SeedRange);
     }
 
     /// <summary>The training options train and sweep share.</summary>
@@ -72,19 +73,19 @@ public static class CommandCatalog
             string.Join(",", TrainingOptions.DefaultSiteKinds.Select(Hooks.Site.KindName)), "attn_out") with
         { Completions = _ => ["attn_out,mlp_out", "attn_out", "mlp_out", "resid_post"] };
         public static readonly MagicOption<int> Steps = MagicOptions.Int("--steps", "Optimisation steps (Adam, minibatches of --batch prompts, each at β = +1 and −1).",
-            Defaults.Steps, 0, 1_000_000, example: 2);
+            Defaults.Steps, TrainingOptions.StepsRange, example: 2);
         public static readonly MagicOption<double?> LearningRate = MagicOptions.OptionalNumber("--lr", "Adam learning rate.",
-            string.Join(", ", InterventionRegistry.All.GroupBy(m => m.DefaultLearningRate).Select(g => $"{Num(g.Key)} ({string.Join(", ", g.Select(m => m.Name))})")), 0.05);
+            string.Join(", ", InterventionRegistry.All.GroupBy(m => m.DefaultLearningRate).Select(g => $"{Num(g.Key)} ({string.Join(", ", g.Select(m => m.Name))})")), 0.05, TrainingOptions.LearningRateRange);
         public static readonly MagicOption<int> Batch = MagicOptions.Int("--batch",
-            "Prompts per minibatch (and per evaluation batch); make it smaller if the device runs out of memory.", Defaults.BatchSize, 1, 1_000_000);
-        public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed.", Defaults.Seed);
+            "Prompts per minibatch (and per evaluation batch); make it smaller if the device runs out of memory.", Defaults.BatchSize, TrainingOptions.BatchSizeRange);
+        public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed of the minibatch order (a batch holding every training prompt makes every seed give the same run).", Defaults.Seed, TrainingOptions.SeedRange);
     }
 
     public static class TrainArgs
     {
-        public static readonly MagicOption<double> Margin = MagicOptions.Number("--margin", "Margin m of the effectiveness term (logits).", Defaults.Loss.Margin, 0);
-        public static readonly MagicOption<double> LambdaF = MagicOptions.Number("--lambda-f", "Weight λ_F of the faithfulness (KL) term.", Defaults.Loss.LambdaF, 0);
-        public static readonly MagicOption<double> LambdaM = MagicOptions.Number("--lambda-m", "Weight λ_M of the ℓ1 minimality term (summed ℓ1).", Defaults.Loss.LambdaM, 0);
+        public static readonly MagicOption<double> Margin = MagicOptions.Number("--margin", "Margin m of the effectiveness term (logits).", Defaults.Loss.Margin, LossSettings.MarginRange);
+        public static readonly MagicOption<double> LambdaF = MagicOptions.Number("--lambda-f", "Weight λ_F of the faithfulness (KL) term.", Defaults.Loss.LambdaF, LossSettings.LambdaFRange);
+        public static readonly MagicOption<double> LambdaM = MagicOptions.Number("--lambda-m", "Weight λ_M of the ℓ1 minimality term (summed ℓ1).", Defaults.Loss.LambdaM, LossSettings.LambdaMRange);
         public static readonly MagicOption<string?> Name = MagicOptions.Text("--name", "Name of the run (a C# variable of that name holds it).", "the method's name", "run1");
     }
 
@@ -132,7 +133,8 @@ public static class CommandCatalog
         public static readonly MagicOption<int> MaxTokens = MagicOptions.Int("--max-tokens", "How many tokens to generate.", 20, 1, 10_000, example: 5);
         public static readonly MagicOption<double> Temperature = MagicOptions.Number("--temperature", "0 is greedy; above 0 samples from the softened distribution.", 0, 0);
         public static readonly MagicOption<int?> TopK = MagicOptions.OptionalInt("--top-k", "Sample only among the k most likely tokens.", 5);
-        public static readonly MagicOption<double?> TopP = MagicOptions.OptionalNumber("--top-p", "Sample only among the most likely tokens whose probability sums to p.", "1", 0.9);
+        public static readonly MagicOption<double?> TopP = MagicOptions.OptionalNumber("--top-p", "Sample only among the most likely tokens whose probability sums to p.", "1", 0.9,
+            new SettingRange("TopP", 0, 1, MinExclusive: true));
         public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed of the sampling.", 0);
         public static readonly MagicOption<string?> Correct = MagicOptions.Text("--correct",
             "The correct answer word, scored as it follows the prompt after a space, for p(correct) of the first token.", "the task's answer when the prompt is a task prompt", "Paris");

@@ -47,8 +47,8 @@ internal sealed partial class CommandHandlers
         var model = session.RequireModel();
         var options = TrainingOptionsReader.Read(command, TrainingOptionsReader.ReadLoss(command));
         var name = command.Get(TrainArgs.Name) ?? options.Method.Name.ToLowerInvariant();
+        using var training = session.BeginTraining($"training '{name}'", context.CancellationToken);
         var (task, note) = session.RequireTask(options.Method);
-        using var training = session.BeginTraining($"training '{name}'");
 
         var display = new LiveDisplay(context, session.LiveUpdates, TrainingView.Html(name, options, null, "starting…"));
         var shown = new InlineProgress<TrainingProgress>(p => display.Update(TrainingView.Html(name, options, p, "training")));

@@ -71,8 +71,8 @@ internal sealed partial class CommandHandlers
         var values = command.Get(SweepArgs.Values);
         var baseOptions = TrainingOptionsReader.Read(command);
         var grid = SweepGrid.Over(SweepArgs.Parameters[param], values);
+        using var training = session.BeginTraining("a sweep", context.CancellationToken);
         var (task, _) = session.RequireTask(baseOptions.Method);
-        using var training = session.BeginTraining("a sweep");
         var lines = new List<string>();
         var display = new LiveDisplay(context, session.LiveUpdates, $"<div>Sweep of {param} over {values.Count} values: starting…</div>");
         var progress = new InlineProgress<string>(line =>

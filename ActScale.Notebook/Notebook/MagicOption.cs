@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ActScale.Objective;
 
 namespace ActScale.Notebook;
 
@@ -49,9 +50,27 @@ public static class MagicOptions
     public static MagicOption<double> Number(string name, string help, double fallback, double min = double.NegativeInfinity) =>
         new(name, help, Show(fallback), text => Options.Double(text, name, fallback, min), Show(fallback));
 
+    /// <summary>A whole number the library limits to <paramref name="range"/>: the help states the range, and the library's check refuses.</summary>
+    public static MagicOption<int> Int(string name, string help, int fallback, SettingRange range, int? example = null) =>
+        new(name, Limited(help, range), Show(fallback), text => InRange(range, name, Options.Int(text, name, fallback)), Show(example ?? fallback));
+
+    /// <summary>A number the library limits to <paramref name="range"/> (see <see cref="Int(string, string, int, SettingRange, int?)"/>).</summary>
+    public static MagicOption<double> Number(string name, string help, double fallback, SettingRange range) =>
+        new(name, Limited(help, range), Show(fallback), text => InRange(range, name, Options.Double(text, name, fallback)), Show(fallback));
+
     /// <summary>An optional number: null when not typed (the library then chooses, e.g. the method's learning rate).</summary>
-    public static MagicOption<double?> OptionalNumber(string name, string help, string defaultText, double example) =>
-        new(name, help, defaultText, text => string.IsNullOrWhiteSpace(text) ? null : Options.Double(text, name, example), Show(example));
+    public static MagicOption<double?> OptionalNumber(string name, string help, string defaultText, double example, SettingRange range) =>
+        new(name, Limited(help, range), defaultText,
+            text => string.IsNullOrWhiteSpace(text) ? null : InRange(range, name, Options.Double(text, name, example)), Show(example));
+
+    private static string Limited(string help, SettingRange range) => $"{help} Must be {range.Describe()}.";
+
+    private static T InRange<T>(SettingRange range, string name, T value) where T : System.Numerics.INumber<T>
+    {
+        try { range.Check(double.CreateChecked(value)); }
+        catch (ArgumentException e) { throw new UsageException($"{name}: {e.Message}"); }
+        return value;
+    }
 
     /// <summary>An optional whole number: null when not typed.</summary>
     public static MagicOption<int?> OptionalInt(string name, string help, int example, int min = 1) =>

@@ -19,7 +19,6 @@ public sealed class NotebookSession
     private static readonly ConditionalWeakTable<Kernel, NotebookSession> Sessions = new();
     private readonly Dictionary<string, object> _runs = new(StringComparer.Ordinal);
     private readonly List<string> _order = new();
-    private int _training;
 
     private NotebookSession(Kernel root) => Root = root;
 
@@ -124,19 +123,54 @@ public sealed class NotebookSession
         return run as T ?? throw new UsageException($"Run '{key}' is not a trained run.");
     }
 
-    /// <summary>Only one training at a time: a second train is refused, not queued.</summary>
-    internal IDisposable BeginTraining(string what)
+    /// <summary>
+    /// Only one training at a time: a second train is refused, not queued. The training holds the session until
+    /// <see cref="IDisposable.Dispose"/>, which the handler calls only after its run is kept (or its failure shown):
+    /// an interrupted training is waited for by <see cref="SettleAsync"/>, so no command disposes what it uses.
+    /// </summary>
+    internal IDisposable BeginTraining(string what, CancellationToken interrupt = default)
     {
-        if (Interlocked.CompareExchange(ref _training, 1, 0) != 0)
+        var running = new RunningTraining(interrupt);
+        if (Interlocked.CompareExchange(ref _training, running, null) is not null)
             throw new UsageException($"A training is already running in this notebook; wait for it to finish (or interrupt it) before starting {what}.");
-        return new Release(() => Interlocked.Exchange(ref _training, 0));
+        return new Release(() =>
+        {
+            Interlocked.Exchange(ref _training, null);
+            running.Finished.TrySetResult();
+        });
+    }
+
+    /// <summary>
+    /// Called before every command. A training that was interrupted is still finishing its step and keeping its run:
+    /// the command waits for it, so it sees that run. A training that is not interrupted keeps running; a command
+    /// that would dispose the model or the prompts it uses (load, data) is refused.
+    /// </summary>
+    internal async Task SettleAsync(string command)
+    {
+        if (Volatile.Read(ref _training) is not { } running) return;
+        if (running.Interrupted)
+        {
+            await running.Finished.Task;
+            return;
+        }
+        if (command is "load" or "data")
+            throw new UsageException($"A training is running in this notebook, and #!actscale {command} would replace the model or prompts it uses. " +
+                                     "Wait for it to finish, or interrupt it first (the interrupted run is kept, then this command runs).");
+    }
+
+    private RunningTraining? _training;
+
+    private sealed class RunningTraining(CancellationToken interrupt)
+    {
+        public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public bool Interrupted => interrupt.IsCancellationRequested;
     }
 
     /// <summary>How training and sweep progress is shown (see <see cref="Notebook.LiveUpdates"/>).</summary>
     public LiveUpdates LiveUpdates { get; set; } =
         Enum.TryParse<LiveUpdates>(Environment.GetEnvironmentVariable("ACTSCALE_LIVE_UPDATES"), true, out var mode) ? mode : LiveUpdates.Auto;
 
-    public bool IsTraining => Volatile.Read(ref _training) != 0;
+    public bool IsTraining => Volatile.Read(ref _training) is not null;
 
     /// <summary>
     /// Test seam: called with each training progress report on the training thread; an exception it throws fails

@@ -31,10 +31,7 @@ public static class TrainingOptionsReader
             Seed = values.Get(TrainingArgs.Seed),
             Loss = loss ?? new LossSettings(),
         };
-        if (values.Get(TrainingArgs.LearningRate) is not double rate) return options;
-        try { TrainingOptions.CheckLearningRate(rate); }
-        catch (ArgumentException e) { throw new UsageException("--lr: " + e.Message); }
-        return options with { LearningRate = rate };
+        return values.Get(TrainingArgs.LearningRate) is double rate ? options with { LearningRate = rate } : options;
     }
 
     /// <summary>train's loss weights (--margin, --lambda-f, --lambda-m).</summary>

@@ -12,12 +12,22 @@ public sealed record LossSettings
     public double LambdaM { get; init; } = 1e-3;
     public L1Reduction L1 { get; init; } = L1Reduction.Sum;
 
-    /// <summary>Throws when a weight is negative or not a number.</summary>
+    /// <summary>
+    /// The margin is a logit difference to reach: at 0 or below, θ = 0 already meets it (a run that learns nothing).
+    /// The loss is computed in float32, so the margin and the weights stop at 10⁶: far above any useful value, and
+    /// far below float32's overflow, which would otherwise show as a diverged training.
+    /// </summary>
+    public static readonly SettingRange MarginRange = new("Margin", 0, 1e6, MinExclusive: true);
+    public static readonly SettingRange LambdaFRange = new("LambdaF", 0, 1e6);
+    public static readonly SettingRange LambdaMRange = new("LambdaM", 0, 1e6);
+
+    /// <summary>Throws when a value is outside its range (negative, not finite, or a margin ≤ 0); the message names it.</summary>
     public void Check()
     {
-        if (!(LambdaF >= 0) || !(LambdaM >= 0))
-            throw new ArgumentException($"LambdaF and LambdaM must be ≥ 0; got {LambdaF} and {LambdaM}.");
-        if (!double.IsFinite(Margin)) throw new ArgumentException($"Margin must be a finite number; got {Margin}.");
+        MarginRange.Check(Margin);
+        LambdaFRange.Check(LambdaF);
+        LambdaMRange.Check(LambdaM);
+        if (!Enum.IsDefined(L1)) throw new ArgumentException($"L1 must be Sum or Mean; got {(int)L1}.");
     }
 
     public override string ToString() => $"m={Margin} λF={LambdaF} λM={LambdaM} ℓ1={L1}";

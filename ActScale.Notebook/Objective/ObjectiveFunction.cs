@@ -27,7 +27,8 @@ public static class ObjectiveFunction
         var wrong = split.Wrong.index_select(0, both);
         var logits = LastToken.Logits(model, split.Ids.index_select(0, both), split.LastIndex.index_select(0, both), hooks);
         var effectiveness = Losses.Effectiveness(Losses.LogitDifference(logits, correct, wrong), beta, settings.Margin);
-        var faithfulness = Losses.Faithfulness(split.CleanLogProbs.index_select(0, both), logits, correct, wrong);
+        var clean = split.CleanLogProbs(rows);
+        var faithfulness = Losses.Faithfulness(cat([clean, clean]), logits, correct, wrong);
         var l1 = Losses.Minimality(intervention.Parameters, settings.L1);
         var loss = effectiveness + settings.LambdaF * faithfulness + settings.LambdaM * l1;
         return (loss, effectiveness, faithfulness, l1);

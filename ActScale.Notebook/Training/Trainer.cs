@@ -65,22 +65,8 @@ public static class Trainer
         var device = model.Device;
         var train = task.Train;
         manual_seed(options.Seed);
-        var random = new Random(options.Seed);
         int batch = Math.Min(options.BatchSize, train.Count);
-        // Every step's minibatch, drawn up front and copied to the device once: no host-to-device copy per step.
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        int cursor = order.Length;
-        var indices = new long[(long)options.Steps * batch];
-        for (long k = 0; k < indices.Length; k++)
-        {
-            if (cursor == order.Length)
-            {
-                for (int i = order.Length - 1; i > 0; i--) { int j = random.Next(i + 1); (order[i], order[j]) = (order[j], order[i]); }
-                cursor = 0;
-            }
-            indices[k] = order[cursor++];
-        }
-        var schedule = tensor(indices, [options.Steps, batch], device: device);
+        using var schedule = new MinibatchSchedule(train.Count, batch, options.Steps, options.Seed, device);
 
         using var intervention = Intervention.Create(options.Method,
             new InterventionLayout(options.SiteKinds, model.Config.LayerCount, model.Config.Width, task.PromptLength), device);
@@ -101,7 +87,7 @@ public static class Trainer
         {
             if (cancellation.IsCancellationRequested) { cancelled = true; break; }
             using var scope = NewDisposeScope();
-            var single = schedule[step];
+            var single = schedule.Rows(step);
             var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, intervention, train, single, options.Loss);
             optimizer.zero_grad();
             loss.backward();

@@ -68,7 +68,7 @@ internal static class LibraryAccess
             int n = Math.Min(BatchSize, split.Count - start);
             using var scope = NewDisposeScope();
             var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
-            use(logits, split.Correct.narrow(0, start, n), split.Wrong.narrow(0, start, n), split.CleanLogProbs.narrow(0, start, n));
+            use(logits, split.Correct.narrow(0, start, n), split.Wrong.narrow(0, start, n), split.CleanLogProbs(start, n));
         }
     }
 }
