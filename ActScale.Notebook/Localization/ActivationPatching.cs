@@ -7,6 +7,8 @@ using static TorchSharp.torch;
 
 namespace ActScale.Localization;
 
+// Over 200 lines: the three patching directions share one site loop and one map layout; split apart they would repeat it.
+
 /// <summary>
 /// Which way activations move. <see cref="CleanIntoCorrupt"/>: each site's clean activation into the corrupted run; the map
 /// is the share of the clean−corrupt logit-difference gap it restores. <see cref="CorruptIntoClean"/>: the corrupted activation

@@ -2,6 +2,8 @@ using System.Text;
 
 namespace ActScale.Model;
 
+// Over 200 lines: it mirrors the unpickler's opcode table one case per opcode, which is what makes the memo tracking exact.
+
 /// <summary>
 /// Runs a pickle's opcodes on a model of the unpickler's stack, mark stack and memo, keeping what decides an import
 /// (which strings are where) and what says how much data the tensors read (small integers, tuples, the storages named

@@ -10,6 +10,8 @@ using Microsoft.DotNet.Interactive.CSharp;
 
 namespace ActScale.Notebook;
 
+// Over 200 lines: the session owns the kernel-visible state and the one lock that keeps a training's model and task alive; both must stay in one place.
+
 /// <summary>
 /// What one notebook kernel holds between magic commands: the model, the prompts, and every run trained so
 /// far. A failed command never removes a run; only a successful train or sweep adds or replaces one.

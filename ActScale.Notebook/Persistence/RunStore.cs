@@ -13,6 +13,8 @@ using static TorchSharp.torch;
 
 namespace ActScale.Persistence;
 
+// Over 200 lines: writing, sealing, verifying and reading both formats (the one-file format and format-1 pairs) must agree byte for byte, so they sit together.
+
 /// <summary>
 /// Saves and loads <see cref="InterventionRun"/>s. A run is ONE file, <c>{path}.json</c>: format version, method, sites,
 /// hyper-parameters, model identity, prompt length, token labels and the parameters themselves (float32, little-endian,

@@ -4,6 +4,8 @@ using Microsoft.ML.Tokenizers;
 
 namespace ActScale.Model.Tokenizers;
 
+// Over 200 lines: tokenizer.json's pre-tokenizer, normalizer, merges and special tokens are read and applied together; each part alone is meaningless.
+
 /// <summary>
 /// A Hugging Face fast-tokenizer file (<c>tokenizer.json</c>) whose model is byte-level BPE: GPT-NeoX/Pythia,
 /// Llama 3, Qwen2 and GPT-2 exports. The vocabulary, merges, pre-tokenizer split pattern, added (special) tokens
