@@ -88,25 +88,21 @@ public static class Evaluator
     private static double[] Differences(IReadOnlyList<PromptMeasure> prompts) => prompts.Select(p => p.LogitDifference).ToArray();
 
     /// <summary>Per-prompt logit difference, answerless KL and top token with the hooks as they are.</summary>
-    internal static IReadOnlyList<PromptMeasure> Measure(LanguageModel model, PreparedSplit split, HookSet hooks, int batchSize)
+    public static IReadOnlyList<PromptMeasure> Measure(LanguageModel model, PreparedSplit split, HookSet hooks, int batchSize)
     {
         var measures = new List<PromptMeasure>(split.Count);
         using var _ = no_grad();
-        for (int start = 0; start < split.Count; start += batchSize)
+        SplitBatches.ForEach(model.Transformer, split, hooks, batchSize, batch =>
         {
-            int n = Math.Min(batchSize, split.Count - start);
-            using var scope = NewDisposeScope();
-            var c = split.Correct.narrow(0, start, n);
-            var w = split.Wrong.narrow(0, start, n);
-            var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
-            var both = stack([Losses.LogitDifference(logits, c, w), Losses.FaithfulnessPerPrompt(split.CleanLogProbs(start, n), logits, c, w)]);
+            var (logits, c, w) = (batch.Logits, batch.Correct, batch.Wrong);
+            var both = stack([Losses.LogitDifference(logits, c, w), Losses.FaithfulnessPerPrompt(batch.CleanLogProbs(), logits, c, w)]);
             var values = both.cpu().data<float>().ToArray();
             var top = logits.argmax(-1).cpu().data<long>().ToArray();
             var correct = c.cpu().data<long>().ToArray();
             var wrong = w.cpu().data<long>().ToArray();
-            for (int i = 0; i < n; i++)
-                measures.Add(new PromptMeasure(values[i], values[n + i], (int)top[i], (int)correct[i], (int)wrong[i]));
-        }
+            for (int i = 0; i < batch.Count; i++)
+                measures.Add(new PromptMeasure(values[i], values[batch.Count + i], (int)top[i], (int)correct[i], (int)wrong[i]));
+        });
         return measures;
     }
 

@@ -13,18 +13,14 @@ public sealed record PromptMeasures(float[] LogitDifference, float[] PCorrect, f
     {
         var columns = Enumerable.Range(0, 4).Select(_ => new List<float>()).ToArray();
         using var _ = no_grad();
-        for (int start = 0; start < split.Count; start += batchSize)
+        SplitBatches.ForEach(model.Transformer, split, hooks, batchSize, batch =>
         {
-            int n = Math.Min(batchSize, split.Count - start);
-            using var scope = NewDisposeScope();
-            var c = split.Correct.narrow(0, start, n);
-            var w = split.Wrong.narrow(0, start, n);
-            var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
+            var (logits, c, w) = (batch.Logits, batch.Correct, batch.Wrong);
             var p = logits.softmax(-1);
             var rows = stack([Losses.LogitDifference(logits, c, w), p.gather(1, c.unsqueeze(1)).squeeze(1), p.gather(1, w.unsqueeze(1)).squeeze(1),
-                Losses.FaithfulnessPerPrompt(split.CleanLogProbs(start, n), logits, c, w)]).cpu();
+                Losses.FaithfulnessPerPrompt(batch.CleanLogProbs(), logits, c, w)]).cpu();
             for (int m = 0; m < 4; m++) columns[m].AddRange(rows[m].data<float>().ToArray());
-        }
+        });
         return new PromptMeasures(columns[0].ToArray(), columns[1].ToArray(), columns[2].ToArray(), columns[3].ToArray());
     }
 }

@@ -31,18 +31,7 @@ internal static class LibraryAccess
         using var intervention = run?.CreateIntervention(model.Device);
         var hooks = new HookSet();
         using var attached = intervention?.Attach(hooks, beta);
-        using var _ = no_grad();
-        var measures = new List<PromptMeasure>();
-        ForEachBatch(model, split, hooks, (logits, correct, wrong, cleanLogProbs) =>
-        {
-            var difference = Losses.LogitDifference(logits, correct, wrong).cpu().data<float>().ToArray();
-            var kl = Losses.FaithfulnessPerPrompt(cleanLogProbs, logits, correct, wrong).cpu().data<float>().ToArray();
-            var top = logits.argmax(1).cpu().data<long>().ToArray();
-            var c = correct.cpu().data<long>().ToArray();
-            var w = wrong.cpu().data<long>().ToArray();
-            for (int i = 0; i < difference.Length; i++) measures.Add(new PromptMeasure(difference[i], kl[i], (int)top[i], (int)c[i], (int)w[i]));
-        });
-        return measures.ToArray();
+        return Evaluator.Measure(model, split, hooks, BatchSize).ToArray();
     }
 
     /// <summary>
@@ -55,20 +44,9 @@ internal static class LibraryAccess
             new InterventionLayout(TrainingOptions.DefaultSiteKinds, model.Config.LayerCount, model.Config.Width, promptLength), model.Device);
         var hooks = new HookSet();
         using var attached = intervention.Attach(hooks);
-        ForEachBatch(model, split, hooks, (logits, correct, wrong, _) => (Losses.LogitDifference(logits, correct, wrong).sum() / split.Count).backward());
+        SplitBatches.ForEach(model.Transformer, split, hooks, BatchSize,
+            batch => (Losses.LogitDifference(batch.Logits, batch.Correct, batch.Wrong).sum() / split.Count).backward());
         using var gradient = intervention.Parameters.grad!.detach().cpu().to_type(ScalarType.Float64).flatten();
         return gradient.data<double>().ToArray();
-    }
-
-    /// <summary>Runs the split in batches with <paramref name="hooks"/> and hands each batch's last-position logits, answers and clean log-probabilities to <paramref name="use"/>.</summary>
-    private static void ForEachBatch(LanguageModel model, PreparedSplit split, HookSet hooks, Action<Tensor, Tensor, Tensor, Tensor> use)
-    {
-        for (int start = 0; start < split.Count; start += BatchSize)
-        {
-            int n = Math.Min(BatchSize, split.Count - start);
-            using var scope = NewDisposeScope();
-            var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
-            use(logits, split.Correct.narrow(0, start, n), split.Wrong.narrow(0, start, n), split.CleanLogProbs(start, n));
-        }
     }
 }
