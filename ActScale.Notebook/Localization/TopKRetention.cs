@@ -78,6 +78,6 @@ public static class TopKRetention
         foreach (var site in sites) mask[site.Select(i => TensorIndex.Single(i)).ToArray()] = tensor(1f);
         var kept = (run.Parameters * mask).DetachFromDisposeScope();
         return new InterventionRun($"{run.Name} top {k}", run.Options, run.ModelIdentity, run.LayerCount, run.Width, run.PromptLength, run.TokenLabels, kept,
-            run.Cancelled, run.StepsCompleted, run.TrainingTime);
+            run.Cancelled, run.StepsCompleted, run.TrainingTime, headCount: run.Layout.HeadCount);
     }
 }
