@@ -69,6 +69,11 @@ public class HeadInterventionTests(TinyModelFixture fixture) : IClassFixture<Tin
         Assert.True(changed.allclose(expected), "α = −1 must zero head 1 (features 3–5) at position 2 and leave the rest");
         using var untouched = intervention.Apply(0, 0, h, beta);
         Assert.True(untouched.allclose(h, rtol: 0, atol: 0), "layer 0's scalars are 0, the identity");
+
+        // The effect row of that scalar is layer 1 · 4 heads + head 1, and it maps back to the same parameter.
+        using var effect = InterventionMethod.ActivScalar.Effect(intervention.Parameters.detach());
+        Assert.Equal(-1f, effect[0, 5, 2].item<float>());
+        Assert.Equal(new long[] { 0, 1, 2, 1 }, InterventionMethod.ActivScalar.ParameterIndex([0, 5, 2], intervention.Parameters.shape));
     }
 
     [Fact]
@@ -104,7 +109,7 @@ public class HeadInterventionTests(TinyModelFixture fixture) : IClassFixture<Tin
     }
 
     [Fact]
-    public async Task TheNotebookTrainsActivScalarPerHeadAndDrawsLayerByHead()
+    public async Task TheNotebookTrainsLocalizesAndDrawsActivScalarPerHead()
     {
         using var folder = TinyCheckpoints.NewFolder();
         TinyCheckpoints.WriteGpt2(folder.Path);
@@ -115,6 +120,7 @@ public class HeadInterventionTests(TinyModelFixture fixture) : IClassFixture<Tin
                      $"#!actscale load --model \"{folder.Path}\" --device cpu",
                      "#!actscale data --task ccc --train 6 --test 2",
                      "#!actscale train --method activscalar --sites attn_head --steps 2 --name heads",
+                     "#!actscale localize heads", // keeps the top-k cells, which it finds in the effect's (layer, head) rows
                      "#!actscale heatmap heads",
                  })
         {

@@ -32,4 +32,12 @@ public sealed class ActivScalar : InterventionMethod
     public override Tensor Effect(Tensor parameters) => parameters.dim() == 3
         ? parameters.alias()
         : parameters.permute(0, 1, 3, 2).reshape(parameters.shape[0], parameters.shape[1] * parameters.shape[3], parameters.shape[2]);
+
+    /// <summary>Undoes <see cref="Effect"/>'s (layer, head) rows: effect [site, layer · H + head, position] is parameter [site, layer, position, head].</summary>
+    public override long[] ParameterIndex(long[] effectIndex, long[] parameterShape)
+    {
+        if (parameterShape.Length == 3) return effectIndex;
+        long heads = parameterShape[3], row = effectIndex[1];
+        return [effectIndex[0], row / heads, effectIndex[2], row % heads];
+    }
 }
