@@ -56,6 +56,12 @@ public abstract class InterventionMethod
     public abstract Tensor Effect(Tensor parameters);
 
     /// <summary>
+    /// The parameters behind one cell of <see cref="Effect"/> ([site kind, layer, column] or, for non-positional methods,
+    /// [site kind, layer]) as an index into <paramref name="parameterShape"/>; a shorter index covers the trailing dimensions.
+    /// </summary>
+    public virtual long[] ParameterIndex(long[] effectIndex, long[] parameterShape) => effectIndex;
+
+    /// <summary>
     /// The effect measure every method shares, so methods compare on one scale: the relative change ‖h̃ − h‖₂ / ‖h‖₂ that
     /// <see cref="Apply"/> makes to each position's activation at β = +1, as [batch, position]. For the scalar methods it
     /// is |α| (1 = the reversal point, where α = −1 erases the activation); for SteerVec ‖v‖/‖h‖, which raw ‖v‖ hides when

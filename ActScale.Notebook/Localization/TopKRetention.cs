@@ -75,9 +75,9 @@ public static class TopKRetention
     {
         using var scope = NewDisposeScope();
         var mask = zeros_like(run.Parameters);
-        foreach (var site in sites) mask[site.Select(i => TensorIndex.Single(i)).ToArray()] = tensor(1f);
+        foreach (var site in sites) mask[run.Method.ParameterIndex(site, run.Parameters.shape).Select(i => TensorIndex.Single(i)).ToArray()] = tensor(1f);
         var kept = (run.Parameters * mask).DetachFromDisposeScope();
         return new InterventionRun($"{run.Name} top {k}", run.Options, run.ModelIdentity, run.LayerCount, run.Width, run.PromptLength, run.TokenLabels, kept,
-            run.Cancelled, run.StepsCompleted, run.TrainingTime);
+            run.Cancelled, run.StepsCompleted, run.TrainingTime, headCount: run.Layout.HeadCount);
     }
 }

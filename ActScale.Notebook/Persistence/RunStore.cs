@@ -62,6 +62,7 @@ public static class RunStore
             ["site_kinds"] = new JsonArray(run.SiteKinds.Select(k => (JsonNode)Site.KindName(k)).ToArray()),
             ["layer_count"] = run.LayerCount,
             ["width"] = run.Width,
+            ["head_count"] = run.Layout.HeadCount,
             ["prompt_length"] = run.PromptLength,
             ["token_labels"] = new JsonArray(run.TokenLabels.Select(t => (JsonNode)t).ToArray()),
             ["model_identity"] = run.ModelIdentity,
@@ -179,7 +180,8 @@ public static class RunStore
         {
             return new InterventionRun(Get<string>("name"), options, identity, Get<int>("layer_count"), Get<int>("width"), promptLength,
                 (meta["token_labels"] as JsonArray ?? []).Select(n => n!.GetValue<string>()).ToArray(), parameters, Get<bool>("cancelled"),
-                Get<int>("steps_completed"), TimeSpan.FromSeconds(Get<double>("training_seconds")));
+                Get<int>("steps_completed"), TimeSpan.FromSeconds(Get<double>("training_seconds")),
+                headCount: meta["head_count"] is JsonNode heads ? heads.GetValue<int>() : 1); // runs saved before per-head scalars are whole-vector
         }
         catch
         {

@@ -14,10 +14,10 @@ public sealed class InterventionRun : IDisposable
 {
     public InterventionRun(string name, TrainingOptions options, string modelIdentity, int layerCount, int width, int? promptLength,
         string[] tokenLabels, Tensor parameters, bool cancelled = false, int stepsCompleted = 0, TimeSpan trainingTime = default,
-        IReadOnlyList<TrainingProgress>? history = null)
+        IReadOnlyList<TrainingProgress>? history = null, int headCount = 1)
     {
         var method = options.Method;
-        Layout = new InterventionLayout(options.SiteKinds, layerCount, width, method.IsPositional ? promptLength : null);
+        Layout = new InterventionLayout(options.SiteKinds, layerCount, width, method.IsPositional ? promptLength : null, headCount);
         Intervention.CheckShape(method, Layout, parameters);
         Name = name; Options = options; ModelIdentity = modelIdentity;
         TokenLabels = tokenLabels; Parameters = parameters.DetachFromDisposeScope(); Cancelled = cancelled; StepsCompleted = stepsCompleted;
@@ -70,21 +70,23 @@ public sealed class InterventionRun : IDisposable
 
     /// <summary>
     /// The <see cref="Effect"/> as a heatmap in the style the method declares: rows "L{layer} {site}" in model order
-    /// (layer-major: L0 attn_out, L0 mlp_out, L1 attn_out, ...), columns the training prompt's tokens or the method's column names.
+    /// (layer-major: L0 attn_out, L0 mlp_out, L1 attn_out, ...), or "L{layer} H{head}" where the effect has one row per head,
+    /// columns the training prompt's tokens or the method's column names.
     /// </summary>
     public HeatmapView Heatmap()
     {
         var style = Method.Heatmap;
         var effect = Effect();
-        int sites = effect.GetLength(0), layers = effect.GetLength(1), cols = effect.GetLength(2);
-        var matrix = new double[layers * sites, cols];
-        var rows = new string[layers * sites];
-        for (int l = 0; l < layers; l++)
+        int sites = effect.GetLength(0), slices = effect.GetLength(1), cols = effect.GetLength(2);
+        int heads = slices / LayerCount; // the per-head methods' effect rows are (layer, head), layer-major
+        var matrix = new double[slices * sites, cols];
+        var rows = new string[slices * sites];
+        for (int i = 0; i < slices; i++)
             for (int s = 0; s < sites; s++)
             {
-                int r = l * sites + s;
-                rows[r] = $"L{l} {Site.KindName(SiteKinds[s])}";
-                for (int c = 0; c < cols; c++) matrix[r, c] = effect[s, l, c];
+                int r = i * sites + s, l = i / heads;
+                rows[r] = heads > 1 ? $"L{l} H{i % heads}" : $"L{l} {Site.KindName(SiteKinds[s])}";
+                for (int c = 0; c < cols; c++) matrix[r, c] = effect[s, i, c];
             }
         var names = style.ColumnNames ?? TokenLabels;
         var columns = Enumerable.Range(0, cols).Select(i => i < names.Length ? names[i] : $"pos {i}").ToArray();

@@ -68,8 +68,8 @@ public static class Trainer
         int batch = Math.Min(options.BatchSize, train.Count);
         using var schedule = new MinibatchSchedule(train.Count, batch, options.Steps, options.Seed, device);
 
-        using var intervention = Intervention.Create(options.Method,
-            new InterventionLayout(options.SiteKinds, model.Config.LayerCount, model.Config.Width, task.PromptLength), device);
+        var layout = InterventionLayout.For(options.SiteKinds, model.Config, task.PromptLength);
+        using var intervention = Intervention.Create(options.Method, layout, device);
         var parameters = intervention.Parameters;
         using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
         var best = parameters.detach().clone();
@@ -80,8 +80,9 @@ public static class Trainer
         int step = 0;
         bool cancelled = false;
 
-        InterventionRun Snapshot(Tensor values, bool wasCancelled) => new(name, options, model.Identity, model.Config.LayerCount,
-            model.Config.Width, task.PromptLength, task.TokenLabels, values.detach().clone().DetachFromDisposeScope(), wasCancelled, step, clock.Elapsed, history.ToArray());
+        InterventionRun Snapshot(Tensor values, bool wasCancelled) => new(name, options, model.Identity, layout.LayerCount,
+            layout.Width, task.PromptLength, task.TokenLabels, values.detach().clone().DetachFromDisposeScope(), wasCancelled, step, clock.Elapsed, history.ToArray(),
+            layout.HeadCount);
 
         while (step < options.Steps)
         {
