@@ -121,14 +121,8 @@ public static class SiteEffects
     {
         var result = new List<double>(split.Count);
         using var _ = no_grad();
-        for (int start = 0; start < split.Count; start += batchSize)
-        {
-            int n = Math.Min(batchSize, split.Count - start);
-            using var scope = NewDisposeScope();
-            var lengths = split.Tokens.Skip(start).Take(n).Select(t => t.Length).ToArray();
-            var logits = LastToken.Logits(model.Transformer, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooksFor(lengths));
-            result.AddRange(Losses.LogitDifference(logits, split.Correct.narrow(0, start, n), split.Wrong.narrow(0, start, n)).cpu().data<float>().ToArray().Select(v => (double)v));
-        }
+        SplitBatches.ForEach(model.Transformer, split, (start, n) => hooksFor(split.Tokens.Skip(start).Take(n).Select(t => t.Length).ToArray()), batchSize,
+            batch => result.AddRange(Losses.LogitDifference(batch.Logits, batch.Correct, batch.Wrong).cpu().data<float>().ToArray().Select(v => (double)v)));
         return result.ToArray();
     }
 }

@@ -18,13 +18,17 @@ public static class SplitBatches
     /// Runs the split in batches of <paramref name="batchSize"/> and hands each to <paramref name="use"/> inside its own dispose
     /// scope (copy out what must outlive the batch). Gradients follow the caller's mode.
     /// </summary>
-    public static void ForEach(TransformerModel model, PreparedSplit split, HookSet? hooks, int batchSize, Action<SplitBatch> use)
+    public static void ForEach(TransformerModel model, PreparedSplit split, HookSet? hooks, int batchSize, Action<SplitBatch> use) =>
+        ForEach(model, split, (_, _) => hooks, batchSize, use);
+
+    /// <summary>The same, with hooks made for each batch from its first row and row count (for hooks that need the batch's prompts).</summary>
+    public static void ForEach(TransformerModel model, PreparedSplit split, Func<int, int, HookSet?> hooksFor, int batchSize, Action<SplitBatch> use)
     {
         for (int start = 0; start < split.Count; start += batchSize)
         {
             int n = Math.Min(batchSize, split.Count - start);
             using var scope = NewDisposeScope();
-            var logits = LastToken.Logits(model, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooks);
+            var logits = LastToken.Logits(model, split.Ids.narrow(0, start, n), split.LastIndex.narrow(0, start, n), hooksFor(start, n));
             use(new SplitBatch(split, start, n, logits, split.Correct.narrow(0, start, n), split.Wrong.narrow(0, start, n)));
         }
     }
