@@ -21,10 +21,11 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
 if (options.Threads > 0) set_num_threads(options.Threads);
 var device = ComputeDevice.Resolve(options.Device, Console.Error.WriteLine);
-Console.WriteLine($"# ActScale bench {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, device {device}");
+var dtype = ComputeDevice.ResolveDType(options.DType, device);
+Console.WriteLine($"# ActScale bench {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, device {device}, dtype {options.DType}");
 
-double matmulRate = MatmulRate(device);
-Console.WriteLine($"# matmul 2048^3 float32: {matmulRate / 1e9:F1} GFLOP/s (the arithmetic limit for 'x of limit')");
+double matmulRate = MatmulRate(device, dtype);
+Console.WriteLine($"# matmul 2048^3 {options.DType}: {matmulRate / 1e9:F1} GFLOP/s (the arithmetic limit for 'x of limit')");
 Console.WriteLine("impl,model,layers,batch,length,case,median_ms,min_ms,max_ms,tokens_per_s,x_of_limit,peak_rss_mib");
 var tokenizer = Path.Combine(FindRepoRoot(), "data", "tokenizers", "gpt2");
 
@@ -34,7 +35,7 @@ foreach (var layers in options.LayerCounts(shape))
     string folder = shape == "default" ? ModelLocator.DefaultModelFolder() : RandomGpt2.Folder(shape, layers, RandomGpt2.Shapes[shape].Width, RandomGpt2.Shapes[shape].Heads, tokenizer);
     Measure.ResetPeak();
     var loadClock = Stopwatch.StartNew();
-    using var model = LanguageModel.Load(folder, options.Device);
+    using var model = LanguageModel.Load(folder, options.Device, options.DType);
     Emit(shape, model.Config.LayerCount, 0, 0, "load", [loadClock.Elapsed.TotalSeconds], double.NaN, double.NaN);
     foreach (var batch in options.Batches)
     foreach (var length in options.Lengths)
@@ -56,7 +57,7 @@ void RunCase(LanguageModel model, string shape, int batch, int length)
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var hidden = model.Transformer.Hidden(doubled);
-        model.Transformer.Unembed(hidden[.., -1]).sum().item<float>();
+        model.Transformer.Unembed(hidden[.., -1]).sum().@float().item<float>(); // logits are bfloat16 under --dtype bfloat16
     }, options.Repeats);
     double inferencePeak = Measure.PeakResidentMiB();
     Emit(shape, layers, batch, length, "forward", forward, RandomGpt2.ForwardFlops(layers, width, 2 * batch, length), inferencePeak, 2 * batch * length);
@@ -96,11 +97,11 @@ static List<PromptExample> SyntheticPrompts(LanguageModel model, int count, int 
     return prompts;
 }
 
-static double MatmulRate(Device device)
+static double MatmulRate(Device device, ScalarType dtype)
 {
-    using var a = randn(2048, 2048, device: device);
-    using var b = randn(2048, 2048, device: device);
-    var times = Measure.Seconds(() => { using var c = a.matmul(b); c[0, 0].item<float>(); }, repeats: 10);
+    using var a = randn(2048, 2048, dtype, device);
+    using var b = randn(2048, 2048, dtype, device);
+    var times = Measure.Seconds(() => { using var c = a.matmul(b); c[0, 0].@float().item<float>(); }, repeats: 10);
     // The fastest repeat: the machine's capability, which a busy neighbour can only lower.
     return 2.0 * 2048 * 2048 * 2048 / times.Min();
 }

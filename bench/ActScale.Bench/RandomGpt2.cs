@@ -14,6 +14,7 @@ public static class RandomGpt2
     {
         ["small"] = (12, 768, 12),
         ["medium"] = (24, 1024, 16),
+        ["xl"] = (48, 1600, 25),
     };
 
     public const int Vocabulary = 50257;
