@@ -16,39 +16,12 @@ import argparse, importlib, math, os, sys, time
 import torch
 import torch.nn.functional as F
 
-SHAPES = {"tiny": (2, 64, 4), "small": (12, 768, 12), "medium": (24, 1024, 16), "xl": (48, 1600, 25)}
-VOCAB = 50257
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from flops import SHAPES, VOCAB, forward_flops, peak_tflops, step_flops  # noqa: E402  (beside this script)
+
 CORRECT, WRONG = 6342, 10598  # " Paris", " Rome" in GPT-2's vocabulary; any two distinct ids would do
 COLUMNS = ("impl,model,layers,batch,length,case,median_ms,min_ms,max_ms,tokens_per_s,x_of_limit,peak_rss_mib,"
            "device,dtype,tflops,share_of_peak,gpu_peak_mib,note")
-
-# Dense TFLOP/s (bf16, tf32, fp32) from NVIDIA's data sheets, matched against torch's device name in this order.
-PEAKS = [
-    ("H100 PCIe", (756.0, 378.0, 51.2)),
-    ("H100 NVL", (835.0, 418.0, 60.0)),
-    ("H100", (989.4, 494.7, 66.9)),      # SXM5 ("NVIDIA H100 80GB HBM3")
-    ("H200", (989.4, 494.7, 66.9)),
-    ("A100", (312.0, 156.0, 19.5)),
-]
-
-
-def forward_flops(layers, width, rows, length):
-    """RandomGpt2.ForwardFlops: projections and causal attention per token, the vocabulary only at the last position."""
-    tokens = rows * length
-    per_token = layers * 12.0 * width * width + layers * 2.0 * length * width
-    return 2 * (tokens * per_token + rows * VOCAB * width)
-
-
-def step_flops(layers, width, batch, length):
-    """RandomGpt2.TrainingStepFlops: the doubled forward plus an activation-only backward of the same cost."""
-    return 2 * forward_flops(layers, width, 2 * batch, length)
-
-
-def peak_tflops(device_name, dtype, tf32):
-    for key, (bf16, tf32_peak, fp32) in PEAKS:
-        if key in device_name:
-            return bf16 if dtype == torch.bfloat16 else tf32_peak if tf32 else fp32
-    return None
 
 
 class RandomGpt2:
@@ -247,7 +220,7 @@ def main():
     for dtype_name in args.dtypes.split(","):
         dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype_name]
         ctx = dict(device=device, dtype=dtype, dtype_name=dtype_name + ("-tf32" if args.tf32 and dtype == torch.float32 else ""),
-                   timer=timer, device_name=device_name, peak=peak_tflops(device_name, dtype, args.tf32),
+                   timer=timer, device_name=device_name, peak=peak_tflops(device_name, dtype_name, args.tf32),
                    matmul=matmul_rate(device, dtype, timer))
         print(f"# pytorch {torch.__version__} {args.mode} on {device_name} {dtype_name}: matmul 4096^3 {ctx['matmul']/1e12:.1f} TFLOP/s,"
               f" peak {ctx['peak']} TFLOP/s", flush=True)
