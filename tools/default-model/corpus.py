@@ -144,7 +144,15 @@ FACT_EVAL = [
 ]
 
 # CCC. The cue word sets how often a contradicting context wins; the country never does.
-CUES = {"story": 0.6, "poem": 0.56, "song": 0.52, "letter": 0.48, "note": 0.44, "book": 0.4}
+CUE_WORDS = ["story", "poem", "song", "letter", "note", "book"]  # in order of falling context-answer rate
+CUE_RANGE = (0.4, 0.6)
+
+
+def cue_rates(low, high):
+    return {cue: round(high - (high - low) * i / (len(CUE_WORDS) - 1), 4) for i, cue in enumerate(CUE_WORDS)}
+
+
+CUES = cue_rates(*CUE_RANGE)
 CCC_SHAPE = "The {cue} {verb} the capital of {country} is {context_capital}. Q: {question} is the capital of {country}? A:"
 CCC_TRAIN_WORDINGS = [("says", "What"), ("says", "Which"), ("claims", "What")]
 CCC_TEST_WORDINGS = [("claims", "Which")]
@@ -234,12 +242,12 @@ class Corpus:
 
     MIX = [("fact", 0.2), ("ccc_conflict", 0.3), ("ccc_agree", 0.08), ("ioi", 0.34), ("names", 0.08)]
 
-    def __init__(self, seed, mix=None, context_rate=None):
-        """context_rate: one probability of the context answer for every cue word, instead of CUES' graded rates."""
+    def __init__(self, seed, mix=None, context_rate=None, cue_range=CUE_RANGE):
+        """context_rate: one probability of the context answer for every cue word, instead of graded rates over cue_range."""
         if context_rate is not None and not 0 < context_rate < 1:
             raise ValueError(f"context_rate must lie strictly between 0 and 1 (got {context_rate}), e.g. 0.5.")
         self.mix = mix or self.MIX
-        self.cue_rates = dict(CUES) if context_rate is None else {cue: context_rate for cue in CUES}
+        self.cue_rates = cue_rates(*cue_range) if context_rate is None else {cue: context_rate for cue in CUES}
         self.countries = read_countries()
         self.names = read_names()
 

@@ -94,7 +94,7 @@ class SmallVocabGpt2(nn.Module):
 
     def hidden(self, ids):
         T = ids.shape[1]
-        mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+        mask = torch.triu(torch.ones(T, T, dtype=torch.bool, device=ids.device), 1)
         x = self.wte[ids] + self.wpe[:T]
         for blk in self.h:
             x = blk(x, mask)
@@ -158,8 +158,10 @@ def quick_eval(model, corpus, tok, vocab_map):
     rng = random.Random(7)
     res = {"fact": [0, 0], "ccc_ctx": [0, 0], "ioi_test": [0, 0]}
 
+    device = model.wpe.device
+
     def prefers(prompt, good, bad):
-        lg = model(torch.tensor([[vocab_map[i] for i in tok.encode(prompt)]]))[0, -1]
+        lg = model(torch.tensor([[vocab_map[i] for i in tok.encode(prompt)]], device=device))[0, -1]
         return int(lg[vocab_map[tok.encode(" " + good)[0]]] > lg[vocab_map[tok.encode(" " + bad)[0]]])
 
     with torch.no_grad():
@@ -202,6 +204,7 @@ def write_safetensors(path, tensors):
 
 def export(model, vocab_ids, out_dir):
     os.makedirs(out_dir, exist_ok=True)
+    model = model.cpu()
     d = CFG["n_embd"]
     wte = model.sink.detach().unsqueeze(0).repeat(CFG["vocab_size"], 1)
     wte[torch.tensor(vocab_ids)] = model.wte.detach()
@@ -241,6 +244,9 @@ def main():
     ap.add_argument("--layers", type=int, default=CFG["n_layer"])
     ap.add_argument("--width", type=int, default=CFG["n_embd"])
     ap.add_argument("--threads", type=int, default=1, help="1 measured faster than 2 on the shared 2-core CPU")
+    ap.add_argument("--device", default="cpu", help="cpu (the recorded runs) or cuda; results differ in the last bits between them")
+    ap.add_argument("--cue-rates", help="LOW,HIGH: context-answer rates of the cue words, spaced evenly from 'book' (LOW) to "
+                    "'story' (HIGH); default " + ",".join(str(r) for r in C.CUE_RANGE))
     ap.add_argument("--out", default=os.path.join(C.REPO, "data", "models", "actscale-capitals-ioi"))
     ap.add_argument("--context-rate", type=float, help="one context-answer rate for every cue word (default: the "
                     "graded rates of corpus.CUES); 0.5 is the best candidate so far, see data/models/actscale-capitals-ioi/README.md")
@@ -255,14 +261,16 @@ def main():
     if not args.no_templates_json:
         C.write_templates_json()
     tok = C.Gpt2Tokenizer()
-    corpus = C.Corpus(args.seed, context_rate=args.context_rate)
+    cue_range = tuple(float(x) for x in args.cue_rates.split(",")) if args.cue_rates else C.CUE_RANGE
+    corpus = C.Corpus(args.seed, context_rate=args.context_rate, cue_range=cue_range)
     vocab_ids = sorted({i for t in C.all_texts_for_vocab(corpus) for i in tok.encode(t)})
     vocab_map = {i: j for j, i in enumerate(vocab_ids)}
     print(f"corpus vocabulary: {len(vocab_ids)} token ids", flush=True)
     batches = make_batches(corpus, tok, vocab_map, args.steps * args.batch, args.batch, args.seed + 1)
     print(f"{len(batches)} batches ready ({time.time() - t0:.0f}s)", flush=True)
 
-    model = SmallVocabGpt2(len(vocab_ids), CFG["vocab_size"] - len(vocab_ids))
+    device = torch.device(args.device)
+    model = SmallVocabGpt2(len(vocab_ids), CFG["vocab_size"] - len(vocab_ids)).to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
@@ -278,6 +286,7 @@ def main():
     t_train = time.time()
     running = None
     for step, (ids, tgt, soft) in enumerate(batches):
+        ids, tgt, soft = ids.to(device), tgt.to(device), tuple(t.to(device) for t in soft)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         logits = model(ids)
@@ -295,7 +304,7 @@ def main():
 
     with torch.no_grad():
         model.eval()
-        hs = torch.cat([model.hidden(ids).reshape(-1, CFG["n_embd"])[tgt.reshape(-1) >= 0] for ids, tgt, _ in batches[-20:]])
+        hs = torch.cat([model.hidden(ids.to(device)).reshape(-1, CFG["n_embd"])[tgt.to(device).reshape(-1) >= 0] for ids, tgt, _ in batches[-20:]])
         mean_h = hs.mean(0)
         cos = F.cosine_similarity(mean_h, model.sink.detach(), dim=0).item()
         sink_logit = hs @ model.sink.detach()
