@@ -61,14 +61,20 @@ internal static class Acceptance
         return Check.AtLeast($"{label} train/held-out correlation of mean dLD/dalpha", SteeringMetrics.Correlation(train, test), 0.8);
     }
 
-    /// <summary>Trains each method with default options and checks both-β success and KL on the gated splits; reports the others.</summary>
+    /// <summary>
+    /// Trains each method with default options and checks both-β success and KL on the gated splits (reporting the others),
+    /// then the paper's comparison there: ActivScalar within 0.1 of SteerVec's both-β success with at least 50× fewer parameters.
+    /// </summary>
     private static IEnumerable<Check> Steering(LanguageModel model, PreparedTask task, SteeringBudget budget, string[] gated, string[] reported, double minSuccess,
         double maxKl, string label)
     {
         Console.WriteLine("method | split | prompts | params | clean acc | flip +1 | flip -1 | both-beta | KL +1 | KL -1 | top-1 guard +1 | top-1 guard -1");
+        var success = new Dictionary<(InterventionMethod, string), double>();
+        var parameters = new Dictionary<InterventionMethod, long>();
         foreach (var method in Methods)
         {
             using var run = LibraryAccess.Train(model, task, method, budget);
+            parameters[method] = run.ParameterCount;
             foreach (var name in new[] { PromptExample.Train }.Concat(gated).Concat(reported))
             {
                 var split = task.Split(name);
@@ -77,9 +83,15 @@ internal static class Acceptance
                 Console.WriteLine($"{label} {method} | {name} | {s.Prompts} | {run.ParameterCount} | {s.CleanAccuracy:0.00} | {s.FlipAccuracyPlus:0.00} | " +
                                   $"{s.FlipAccuracyMinus:0.00} | {s.BothBetaSuccess:0.00} | {s.KlPlus:0.000} | {s.KlMinus:0.000} | {s.Top1GuardPlus:0.00} | {s.Top1GuardMinus:0.00}");
                 if (!gated.Contains(name)) continue;
+                success[(method, name)] = s.BothBetaSuccess;
                 yield return Check.AtLeast($"{label} {method} both-beta success, {name}", s.BothBetaSuccess, minSuccess);
                 yield return Check.AtMost($"{label} {method} KL (worse of beta = +1, -1), {name}", s.WorstKl, maxKl);
             }
         }
+        var scalar = InterventionMethod.ActivScalar;
+        var vector = InterventionMethod.SteerVec;
+        yield return Check.AtLeast($"{label} SteerVec / ActivScalar parameters", (double)parameters[vector] / parameters[scalar], 50);
+        foreach (var name in gated)
+            yield return Check.AtLeast($"{label} ActivScalar minus SteerVec both-beta success, {name}", success[(scalar, name)] - success[(vector, name)], -0.1);
     }
 }
