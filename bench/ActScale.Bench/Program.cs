@@ -15,6 +15,7 @@ switch (args.FirstOrDefault())
 {
     case "compare-methods": return CompareMethods.Run(args[1..], FindRepoRoot());
     case "load-memory": return LoadMemory.Run(args[1]);
+    case "profile-step": return ProfileStep.Run(args[1..], FindRepoRoot());
 }
 var options = BenchOptions.Parse(args);
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -45,7 +46,7 @@ return 0;
 void RunCase(LanguageModel model, string shape, int batch, int length)
 {
     int layers = model.Config.LayerCount, width = model.Config.Width;
-    var examples = SyntheticPrompts(model, batch, length);
+    var examples = SyntheticPrompts.Make(model, batch, length);
     using var ids = tensor(examples.SelectMany(e => model.Tokenizer.Encode(e.Prompt).Select(i => (long)i)).ToArray(), [batch, length], device: model.Device);
     using var doubled = cat([ids, ids]);
 
@@ -85,15 +86,6 @@ void Emit(string shape, int layers, int batch, int length, string name, double[]
     Console.WriteLine(string.Join(",", "actscale", shape, layers, batch, length, name, $"{median * 1000:F1}", $"{seconds.Min() * 1000:F1}",
         $"{seconds.Max() * 1000:F1}", double.IsNaN(tokens) ? "" : $"{tokens / median:F0}", double.IsNaN(limit) ? "" : $"{limit:F2}",
         double.IsNaN(peakMiB) ? "" : $"{peakMiB:F0}"));
-}
-
-static List<PromptExample> SyntheticPrompts(LanguageModel model, int count, int length)
-{
-    string[] words = [" Mary", " John", " the", " store", " gave", " a", " drink", " to", " Paris", " capital", " of", " France"];
-    var prompts = new List<PromptExample>();
-    for (int i = 0; i < count; i++)
-        prompts.Add(new PromptExample(string.Concat(Enumerable.Range(0, length).Select(j => words[(i + j * 5) % words.Length])), " Paris", " Rome", PromptExample.Train));
-    return prompts;
 }
 
 static double MatmulRate(Device device)
