@@ -102,6 +102,13 @@ public static class ProfileStep
             optimizer.zero_grad();
             w.Start(); loss.backward(); w.Stop();
         });
+        Phase("  of which the vocabulary side", w =>
+        {
+            using var scope = NewDisposeScope();
+            var hidden = transformer.LastHidden(ids, last, hooks).detach().requires_grad_();
+            var loss = Loss(hidden, transformer.Unembed(hidden));
+            w.Start(); loss.backward(); w.Stop();
+        });
         Phase("Adam step", w =>
         {
             using var scope = NewDisposeScope();
