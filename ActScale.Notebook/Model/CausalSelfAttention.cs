@@ -24,14 +24,7 @@ public sealed class CausalSelfAttention(IQkvProjection projection, Linear output
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], length = x.shape[1];
-        var (query, key, value) = projection.Project(x, headCount, keyValueHeadCount, headDim);
-        if (rotation is not null) (query, key) = (rotation.Rotate(query, cache?.Positions), rotation.Rotate(key, cache?.Positions));
-        if (cache is not null) (key, value) = cache.Extend(layer, key, value);
-        if (keyValueHeadCount != headCount)
-        {
-            int repeat = headCount / keyValueHeadCount;   // grouped-query attention: each key/value head serves `repeat` query heads
-            (key, value) = (key.repeat_interleave(repeat, dim: 1), value.repeat_interleave(repeat, dim: 1));
-        }
+        var (query, key, value) = Heads(x, cache, layer);
         var attended = cache is null
             ? F.scaled_dot_product_attention(query, key, value, null, 0.0, true)
             : F.scaled_dot_product_attention(query, key, value, cache.AttentionMask, 0.0, false);
@@ -48,13 +41,7 @@ public sealed class CausalSelfAttention(IQkvProjection projection, Linear output
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], length = x.shape[1];
-        var (query, key, value) = projection.Project(x, headCount, keyValueHeadCount, headDim);
-        if (rotation is not null) (query, key) = (rotation.Rotate(query, null), rotation.Rotate(key, null));
-        if (keyValueHeadCount != headCount)
-        {
-            int repeat = headCount / keyValueHeadCount;
-            (key, value) = (key.repeat_interleave(repeat, dim: 1), value.repeat_interleave(repeat, dim: 1));
-        }
+        var (query, key, value) = Heads(x, null, 0);
         var row = lastIndex.view(-1, 1, 1, 1);
         var lastQuery = query.gather(2, row.expand(-1, headCount, 1, headDim));
         // Right padding lies after each row's last token: the mask keeps it out, as the causal mask does in the full forward.
@@ -62,6 +49,23 @@ public sealed class CausalSelfAttention(IQkvProjection projection, Linear output
         var attended = F.scaled_dot_product_attention(lastQuery, key, value, visible, 0.0, false);
         var heads = attended.transpose(1, 2).reshape(batch, 1, headCount * headDim);
         return output.Forward(atHeads is null ? heads : atHeads(heads)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Queries [b, heads, t, hd] and keys and values [b, heads, cached + t, hd] for <paramref name="x"/>: projected, rotated,
+    /// extended by the cache's earlier tokens, and repeated per query head. They belong to the caller's dispose scope.
+    /// </summary>
+    private (Tensor Query, Tensor Key, Tensor Value) Heads(Tensor x, KeyValueCache? cache, int layer)
+    {
+        var (query, key, value) = projection.Project(x, headCount, keyValueHeadCount, headDim);
+        if (rotation is not null) (query, key) = (rotation.Rotate(query, cache?.Positions), rotation.Rotate(key, cache?.Positions));
+        if (cache is not null) (key, value) = cache.Extend(layer, key, value);
+        if (keyValueHeadCount != headCount)
+        {
+            int repeat = headCount / keyValueHeadCount;   // grouped-query attention: each key/value head serves `repeat` query heads
+            (key, value) = (key.repeat_interleave(repeat, dim: 1), value.repeat_interleave(repeat, dim: 1));
+        }
+        return (query, key, value);
     }
 
     public void Dispose() { projection.Dispose(); output.Dispose(); }
