@@ -10,6 +10,12 @@ impl=pytorch. Written for ActScale; it mirrors ActScale's method, not its code:
              hinge(m - beta*LD) + lambda_F * KL(clean || intervened, answers removed, renormalised) + lambda_M * L1
              with the clean distribution computed once, before timing.
 
+What it shares with ActScale's step and what not, by what a PyTorch user would write: it projects only the last
+position to the vocabulary (`hidden[:, -1] @ W.T`, the obvious line) and computes the clean distribution once; it runs
+the full sequence through every block, including the last one, whose outputs at earlier positions the loss never reads
+(ActScale skips them), and takes the faithfulness term through a full log-softmax per step. The default model
+(data/models/actscale-capitals-ioi, 3 x 64) loads through the same reader as the random GPT-2 shapes.
+
     /usr/bin/python3 bench/pytorch_reference.py FOLDER --batch 8 --length 32 --repeats 5 --steps 3 --threads 2
 """
 import argparse, json, math, os, sys, time
@@ -101,7 +107,7 @@ def timed(fn, repeats):
 def emit(args, model, name, times, tokens, peak):
     s = sorted(times)
     median = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
-    print(f"pytorch,{args.model_label},{model.layers},{args.batch},{args.length},{name},{median*1000:.1f},{min(times)*1000:.1f},{max(times)*1000:.1f},{tokens/median:.0f},,{peak:.0f}", flush=True)
+    print(f"pytorch,{args.model_label},{model.layers},{args.batch},{args.length},{name},{median*1000:.1f},{min(times)*1000:.1f},{max(times)*1000:.1f},{tokens/median:.0f},,{peak:.0f},", flush=True)
 
 
 def main():

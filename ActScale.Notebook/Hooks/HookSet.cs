@@ -63,6 +63,24 @@ public sealed class HookSet
         return activation;
     }
 
+    /// <summary>Whether the last run's activation of <paramref name="site"/> is kept.</summary>
+    internal bool Captures(Site site) => _captureSites.Contains(site);
+
+    /// <summary>
+    /// <see cref="Apply"/> for an activation computed only at each row's last position, <paramref name="last"/> [batch, 1, width]
+    /// at <paramref name="lastIndex"/> [batch]: the interventions see it placed in a [batch, <paramref name="length"/>, width]
+    /// tensor of zeros (so positional parameters line up) and their result is read back at the last position. Exact for
+    /// every intervention whose output at a position depends only on its input there (all of ActScale's). Captures of such
+    /// sites need the full forward; the model uses it when any is asked for.
+    /// </summary>
+    internal Tensor ApplyAtLast(Site site, Tensor last, Tensor lastIndex, long length)
+    {
+        if (!_interventions.ContainsKey(site)) return last;
+        var index = lastIndex.view(-1, 1, 1).expand(-1, 1, last.shape[2]);
+        var placed = zeros(last.shape[0], length, last.shape[2], last.dtype, last.device).scatter(1, index, last);
+        return Apply(site, placed).gather(1, index);
+    }
+
     private sealed class Removal(Action remove) : IDisposable
     {
         private Action? _remove = remove;

@@ -24,6 +24,39 @@ public sealed class CausalSelfAttention(IQkvProjection projection, Linear output
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], length = x.shape[1];
+        var (query, key, value) = Heads(x, cache, layer);
+        var attended = cache is null
+            ? F.scaled_dot_product_attention(query, key, value, null, 0.0, true)
+            : F.scaled_dot_product_attention(query, key, value, cache.AttentionMask, 0.0, false);
+        var heads = attended.transpose(1, 2).reshape(batch, length, headCount * headDim);
+        return output.Forward(atHeads is null ? heads : atHeads(heads)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Attention output [batch, 1, width] only for each row's query at <paramref name="lastIndex"/> [batch] of right-padded
+    /// <paramref name="x"/>, reading the keys and values of every position up to it: what a loss that reads only the last
+    /// position needs from the last block. <paramref name="atHeads"/> sees [batch, 1, heads · hd].
+    /// </summary>
+    public Tensor ForwardLast(Tensor x, Tensor lastIndex, Func<Tensor, Tensor>? atHeads = null)
+    {
+        using var scope = NewDisposeScope();
+        long batch = x.shape[0], length = x.shape[1];
+        var (query, key, value) = Heads(x, null, 0);
+        var row = lastIndex.view(-1, 1, 1, 1);
+        var lastQuery = query.gather(2, row.expand(-1, headCount, 1, headDim));
+        // Right padding lies after each row's last token: the mask keeps it out, as the causal mask does in the full forward.
+        var visible = arange(length, device: x.device).view(1, 1, 1, -1).le(row);
+        var attended = F.scaled_dot_product_attention(lastQuery, key, value, visible, 0.0, false);
+        var heads = attended.transpose(1, 2).reshape(batch, 1, headCount * headDim);
+        return output.Forward(atHeads is null ? heads : atHeads(heads)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Queries [b, heads, t, hd] and keys and values [b, heads, cached + t, hd] for <paramref name="x"/>: projected, rotated,
+    /// extended by the cache's earlier tokens, and repeated per query head. They belong to the caller's dispose scope.
+    /// </summary>
+    private (Tensor Query, Tensor Key, Tensor Value) Heads(Tensor x, KeyValueCache? cache, int layer)
+    {
         var (query, key, value) = projection.Project(x, headCount, keyValueHeadCount, headDim);
         if (rotation is not null) (query, key) = (rotation.Rotate(query, cache?.Positions), rotation.Rotate(key, cache?.Positions));
         if (cache is not null) (key, value) = cache.Extend(layer, key, value);
@@ -32,11 +65,7 @@ public sealed class CausalSelfAttention(IQkvProjection projection, Linear output
             int repeat = headCount / keyValueHeadCount;   // grouped-query attention: each key/value head serves `repeat` query heads
             (key, value) = (key.repeat_interleave(repeat, dim: 1), value.repeat_interleave(repeat, dim: 1));
         }
-        var attended = cache is null
-            ? F.scaled_dot_product_attention(query, key, value, null, 0.0, true)
-            : F.scaled_dot_product_attention(query, key, value, cache.AttentionMask, 0.0, false);
-        var heads = attended.transpose(1, 2).reshape(batch, length, headCount * headDim);
-        return output.Forward(atHeads is null ? heads : atHeads(heads)).MoveToOuterDisposeScope();
+        return (query, key, value);
     }
 
     public void Dispose() { projection.Dispose(); output.Dispose(); }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ActScale.Objective;
@@ -19,6 +20,8 @@ public static class Losses
 {
     /// <summary>A finite stand-in for −∞ so masked entries give exp = 0 without NaN in gradients.</summary>
     private const double Masked = -1e9;
+    /// <summary>Held, not converted per call: each implicit conversion allocates a native Scalar left to a finalizer.</summary>
+    private static readonly Scalar MaskedValue = Masked.ToScalar();
 
     /// <summary>LD = logit(correct) − logit(wrong) per row: [B,V], [B], [B] → [B].</summary>
     public static Tensor LogitDifference(Tensor logits, Tensor correct, Tensor wrong) =>
@@ -28,14 +31,15 @@ public static class Losses
     public static Tensor Effectiveness(Tensor logitDifference, Tensor beta, double margin) =>
         (margin - beta * logitDifference).relu().mean();
 
-    /// <summary>Log-probabilities over the vocabulary without the two answer tokens, renormalised: [B,V] → [B,V] (answers ≈ −1e9).</summary>
+    /// <summary>Log-probabilities over the vocabulary without the two answer tokens, renormalised: [B,V] → [B,V] (answers ≈ −1e9), in float32 or, for float64 logits, float64.</summary>
     public static Tensor AnswerlessLogProbs(Tensor logits, Tensor correct, Tensor wrong)
     {
         using var scope = NewDisposeScope();
         var mask = zeros_like(logits, dtype: ScalarType.Bool)
             .scatter(1, correct.unsqueeze(1), ones(correct.shape[0], 1, dtype: ScalarType.Bool, device: logits.device))
             .scatter(1, wrong.unsqueeze(1), ones(wrong.shape[0], 1, dtype: ScalarType.Bool, device: logits.device));
-        return logits.to_type(ScalarType.Float32).masked_fill(mask, Masked).log_softmax(1).MoveToOuterDisposeScope();
+        var wide = logits.dtype == ScalarType.Float64 ? logits : logits.to_type(ScalarType.Float32);   // float32 at least
+        return wide.masked_fill(mask, Masked).log_softmax(1).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -48,6 +52,21 @@ public static class Losses
         var logQ = AnswerlessLogProbs(intervenedLogits, correct, wrong);
         var p = cleanAnswerlessLogProbs.exp();
         return (p * (cleanAnswerlessLogProbs - logQ)).sum(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="FaithfulnessPerPrompt"/> without a vocabulary-sized clean distribution (see <see cref="CleanReference"/>):
+    /// the clean reference of each row, the intervened hidden state [B,D] (float32) and its logits [B,V] → [B]. The
+    /// logits' answer entries are overwritten in place (callers read the answers from the hidden state), which spares
+    /// the masked copy of a vocabulary-sized tensor.
+    /// </summary>
+    public static Tensor FaithfulnessFromHidden(CleanReference clean, Tensor hidden, Tensor logits, Tensor correct, Tensor wrong)
+    {
+        using var scope = NewDisposeScope();
+        var answers = stack([correct, wrong], 1);
+        var answerless = logits.scatter_(1, answers, full(answers.shape, MaskedValue, logits.dtype, logits.device));
+        var expectedLogit = (hidden * clean.ExpectedUnembedding).sum(1);
+        return (clean.NegativeEntropy - expectedLogit + answerless.logsumexp(1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>L_F = mean of <see cref="FaithfulnessPerPrompt"/>.</summary>

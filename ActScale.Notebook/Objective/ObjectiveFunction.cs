@@ -18,6 +18,14 @@ public static class ObjectiveFunction
     internal static (Tensor Loss, Tensor Effectiveness, Tensor Faithfulness, Tensor L1) Compute(TransformerModel model, Intervention intervention,
         PreparedSplit split, Tensor rows, LossSettings settings)
     {
+        using var clean = CleanReference.Of(model, split, rows, (int)rows.shape[0]);
+        return Compute(model, intervention, split, rows, clean, settings);
+    }
+
+    /// <summary>As above with the clean reference of <paramref name="rows"/> given (the trainer computes its split's once).</summary>
+    internal static (Tensor Loss, Tensor Effectiveness, Tensor Faithfulness, Tensor L1) Compute(TransformerModel model, Intervention intervention,
+        PreparedSplit split, Tensor rows, CleanReference clean, LossSettings settings)
+    {
         var both = cat([rows, rows]);
         int n = (int)rows.shape[0];
         var beta = cat([ones(n, device: rows.device), -ones(n, device: rows.device)]);
@@ -25,10 +33,14 @@ public static class ObjectiveFunction
         using var attached = intervention.Attach(hooks, beta.view(-1, 1, 1));
         var correct = split.Correct.index_select(0, both);
         var wrong = split.Wrong.index_select(0, both);
-        var logits = LastToken.Logits(model, split.Ids.index_select(0, both), split.LastIndex.index_select(0, both), hooks);
-        var effectiveness = Losses.Effectiveness(Losses.LogitDifference(logits, correct, wrong), beta, settings.Margin);
-        var clean = split.CleanLogProbs(rows);
-        var faithfulness = Losses.Faithfulness(cat([clean, clean]), logits, correct, wrong);
+        var hidden = model.LastHidden(split.Ids.index_select(0, both), split.LastIndex.index_select(0, both), hooks);
+        var logits = model.Unembed(hidden).to_type(ScalarType.Float32);
+        var hidden32 = hidden.to_type(ScalarType.Float32);
+        // LD from the hidden state: the logits' answer entries are masked in place by the faithfulness term.
+        var logitDifference = (hidden32 * (model.UnembeddingRows(correct) - model.UnembeddingRows(wrong))).sum(1);
+        var effectiveness = Losses.Effectiveness(logitDifference, beta, settings.Margin);
+        using var doubled = clean.Doubled();
+        var faithfulness = Losses.FaithfulnessFromHidden(doubled, hidden32, logits, correct, wrong).mean();
         var l1 = Losses.Minimality(intervention.Parameters, settings.L1);
         var loss = effectiveness + settings.LambdaF * faithfulness + settings.LambdaM * l1;
         return (loss, effectiveness, faithfulness, l1);

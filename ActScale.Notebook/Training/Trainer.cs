@@ -77,6 +77,9 @@ public static class Trainer
         var bestLoss = full(1, double.PositiveInfinity, ScalarType.Float32, device).squeeze();
         var history = new List<TrainingProgress>();
         var clock = Stopwatch.StartNew();
+        // The clean model's side of the faithfulness term, once for the split (counted in the training time) unless too large.
+        using var cleanSplit = CleanReference.Fits(model.Transformer, train)
+            ? CleanReference.Of(model.Transformer, train, arange(train.Count, dtype: ScalarType.Int64, device: device), batch) : null;
         int step = 0;
         bool cancelled = false;
 
@@ -89,7 +92,8 @@ public static class Trainer
             if (cancellation.IsCancellationRequested) { cancelled = true; break; }
             using var scope = NewDisposeScope();
             var single = schedule.Rows(step);
-            var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, intervention, train, single, options.Loss);
+            using var clean = cleanSplit?.Rows(single) ?? CleanReference.Of(model.Transformer, train, single, batch);
+            var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, intervention, train, single, clean, options.Loss);
             optimizer.zero_grad();
             loss.backward();
             using (no_grad())

@@ -15,6 +15,7 @@ switch (args.FirstOrDefault())
 {
     case "compare-methods": return CompareMethods.Run(args[1..], FindRepoRoot());
     case "load-memory": return LoadMemory.Run(args[1]);
+    case "profile-step": return ProfileStep.Run(args[1..], FindRepoRoot());
 }
 var options = BenchOptions.Parse(args);
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -26,7 +27,7 @@ Console.WriteLine($"# ActScale bench {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {En
 
 double matmulRate = MatmulRate(device, dtype);
 Console.WriteLine($"# matmul 2048^3 {options.DType}: {matmulRate / 1e9:F1} GFLOP/s (the arithmetic limit for 'x of limit')");
-Console.WriteLine("impl,model,layers,batch,length,case,median_ms,min_ms,max_ms,tokens_per_s,x_of_limit,peak_rss_mib");
+Console.WriteLine("impl,model,layers,batch,length,case,median_ms,min_ms,max_ms,tokens_per_s,x_of_limit,peak_rss_mib,x_of_reduced_limit");
 var tokenizer = Path.Combine(FindRepoRoot(), "data", "tokenizers", "gpt2");
 
 foreach (var shape in options.Shapes)
@@ -46,7 +47,7 @@ return 0;
 void RunCase(LanguageModel model, string shape, int batch, int length)
 {
     int layers = model.Config.LayerCount, width = model.Config.Width;
-    var examples = SyntheticPrompts(model, batch, length);
+    var examples = SyntheticPrompts.Make(model, batch, length);
     using var ids = tensor(examples.SelectMany(e => model.Tokenizer.Encode(e.Prompt).Select(i => (long)i)).ToArray(), [batch, length], device: model.Device);
     using var doubled = cat([ids, ids]);
 
@@ -71,30 +72,27 @@ void RunCase(LanguageModel model, string shape, int batch, int length)
         var steps = new double[options.Repeats];
         for (int r = 0; r < options.Repeats; r++)
         {
-            using var run = Trainer.Train(model, task, trainOptions with { Steps = options.StepsPerRepeat, ReportEvery = options.StepsPerRepeat });
-            steps[r] = run.TrainingTime.TotalSeconds / options.StepsPerRepeat;
+            // Timed from the end of the first step, which also computes the split's clean reference (once per training).
+            int count = Math.Max(2, options.StepsPerRepeat);
+            using var run = Trainer.Train(model, task, trainOptions with { Steps = count, ReportEvery = 1 });
+            steps[r] = (run.History[^1].Elapsed - run.History[0].Elapsed).TotalSeconds / (count - 1);
         }
         Emit(shape, layers, batch, length, "train_" + method.ToString().ToLowerInvariant(), steps,
-            RandomGpt2.TrainingStepFlops(layers, width, batch, length), Measure.PeakResidentMiB(), 2 * batch * length);
+            RandomGpt2.TrainingStepFlops(layers, width, batch, length), Measure.PeakResidentMiB(), 2 * batch * length,
+            RandomGpt2.ReducedTrainingStepFlops(layers, width, batch, length));
     }
 }
 
-void Emit(string shape, int layers, int batch, int length, string name, double[] seconds, double flops, double peakMiB, double tokens = double.NaN)
+// x_of_limit: the median time over the naive step's arithmetic at the matmul rate; x_of_reduced_limit: over what the step must compute.
+void Emit(string shape, int layers, int batch, int length, string name, double[] seconds, double flops, double peakMiB, double tokens = double.NaN,
+    double reducedFlops = double.NaN)
 {
     double median = Measure.Median(seconds);
     double limit = double.IsNaN(flops) ? double.NaN : median / (flops / matmulRate);
+    double reduced = double.IsNaN(reducedFlops) ? double.NaN : median / (reducedFlops / matmulRate);
     Console.WriteLine(string.Join(",", "actscale", shape, layers, batch, length, name, $"{median * 1000:F1}", $"{seconds.Min() * 1000:F1}",
         $"{seconds.Max() * 1000:F1}", double.IsNaN(tokens) ? "" : $"{tokens / median:F0}", double.IsNaN(limit) ? "" : $"{limit:F2}",
-        double.IsNaN(peakMiB) ? "" : $"{peakMiB:F0}"));
-}
-
-static List<PromptExample> SyntheticPrompts(LanguageModel model, int count, int length)
-{
-    string[] words = [" Mary", " John", " the", " store", " gave", " a", " drink", " to", " Paris", " capital", " of", " France"];
-    var prompts = new List<PromptExample>();
-    for (int i = 0; i < count; i++)
-        prompts.Add(new PromptExample(string.Concat(Enumerable.Range(0, length).Select(j => words[(i + j * 5) % words.Length])), " Paris", " Rome", PromptExample.Train));
-    return prompts;
+        double.IsNaN(peakMiB) ? "" : $"{peakMiB:F0}", double.IsNaN(reduced) ? "" : $"{reduced:F2}"));
 }
 
 static double MatmulRate(Device device, ScalarType dtype)

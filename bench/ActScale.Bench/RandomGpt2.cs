@@ -75,4 +75,15 @@ public static class RandomGpt2
     /// (weights are frozen), which costs about as much again.
     /// </summary>
     public static double TrainingStepFlops(int layers, int width, long batch, long length) => 2 * ForwardFlops(layers, width, 2 * batch, length);
+
+    /// <summary>
+    /// What that step must compute when only the last position's logits enter the loss (as ActScale's does): the last
+    /// block needs keys and values at every position but its queries, attention output and MLP only at the last one.
+    /// </summary>
+    public static double ReducedTrainingStepFlops(int layers, int width, long batch, long length)
+    {
+        long rows = 2 * batch;
+        double lastBlock = length * 2.0 * width * width + 10.0 * width * width + 2.0 * length * width;   // k,v everywhere; q, out, MLP, one query's attention
+        return 2 * (ForwardFlops(layers - 1, width, rows, length) + 2 * rows * lastBlock);
+    }
 }
