@@ -1,3 +1,4 @@
+using ActScale.Evaluation;
 using ActScale.Hooks;
 using ActScale.Interventions;
 using ActScale.Objective;
@@ -66,6 +67,31 @@ public class BatchedTrainerTests(TinyModelFixture fixture, ITestOutputHelper out
                 Assert.Equal(x.Effectiveness, y.Effectiveness, Tolerance);
                 Assert.Equal(x.Faithfulness, y.Faithfulness, Tolerance);
                 Assert.Equal(x.L1, y.L1, Tolerance);
+            }
+        }
+    }
+
+    [Fact]
+    public void SweepTrainsSettingsThatShareAStepTogetherAndKeepsGridOrder()
+    {
+        using var task = Task();
+        var baseOptions = new TrainingOptions { Steps = 6, BatchSize = 3, LearningRate = 0.05 };
+        // Two batches (6 and 8 steps), each of two λ_M values; the grid interleaves them.
+        var grid = new SweepGrid(LambdaM: [0, 0.05], Steps: [6, 8]);
+        var result = Sweep.Run(_model, task, baseOptions, grid);
+        Assert.Empty(result.Failures);
+        var settings = grid.Settings(baseOptions).ToArray();
+        Assert.Equal(settings.Select(o => (o.Loss.LambdaM, o.Steps)), result.Rows.Select(r => (r.LambdaM, r.Steps)).Distinct());
+        foreach (var options in settings)
+        {
+            using var alone = Experiment.TrainAndEvaluate(_model, task, options);
+            var rows = result.Rows.Where(r => r.LambdaM == options.Loss.LambdaM && r.Steps == options.Steps).ToArray();
+            Assert.Equal(alone.Metrics.Select(m => (m.Split, m.Beta)), rows.Select(r => (r.Split, r.Beta)));
+            foreach (var (a, b) in alone.Metrics.Zip(rows))
+            {
+                Assert.Equal(a.L1, b.L1, 1e-4);
+                Assert.Equal(a.MeanLogitDifference, b.MeanLogitDifference, 1e-4);
+                Assert.Equal(a.Kl, b.Kl, 1e-5);
             }
         }
     }
