@@ -65,7 +65,7 @@ public static class BatchedTrainer
         int batch = Math.Min(first.BatchSize, train.Count);
         var seeds = settings.Select(o => o.Seed).Distinct().ToArray();
         var schedules = seeds.Select(seed => new MinibatchSchedule(train.Count, batch, steps, seed, device)).ToArray();
-        var scheduleOf = tensor(settings.Select(o => (long)Array.IndexOf(seeds, o.Seed)).ToArray(), device: device);
+        var scheduleOf = settings.Select(o => Array.IndexOf(seeds, o.Seed)).ToArray();
         var losses = settings.Select(o => o.Loss).ToArray();
 
         var layout = InterventionLayout.For(first.SiteKinds, model.Config, task.PromptLength);
