@@ -7,9 +7,9 @@ namespace ActScale.Training;
 
 /// <summary>
 /// <see cref="ObjectiveFunction"/> for K settings in one forward pass: setting k's rows, run at β = +1 and β = −1, form the
-/// k-th block of the doubled batch, and each setting's terms are computed from its block alone with the same
-/// <see cref="Losses"/> functions, so the sum of the K losses has, for each setting, the gradient that setting's own
-/// training would have.
+/// k-th block of the doubled batch, and each setting's terms are computed from its block alone (with <see cref="Losses"/>'
+/// functions, the clean side of the faithfulness term made once per schedule), so the sum of the K losses has, for each
+/// setting, the gradient that setting's own training would have.
 /// </summary>
 internal static class BatchedObjective
 {
@@ -39,13 +39,13 @@ internal static class BatchedObjective
         // pieces' gradients in one copy.
         int perProjection = (int)Math.Max(1, ProjectionBytes / (2 * n * model.Config.VocabularySize * sizeof(float)));
         var logits = last.split(perProjection * 2 * n).SelectMany(part => LastToken.Project(model, part).split(2 * n)).ToArray();
-        var clean = scheduleRows.Select(r => split.CleanLogProbs(r)).Select(c => cat([c, c])).ToArray();
+        var clean = scheduleRows.Select(r => CleanRun.Of(split, r)).ToArray();
         var terms = Enumerable.Range(0, k).Select(s =>
         {
             var both = doubled.narrow(0, s * 2 * n, 2 * n);
             var (correct, wrong) = (split.Correct.index_select(0, both), split.Wrong.index_select(0, both));
             return (Effectiveness: Losses.Effectiveness(Losses.LogitDifference(logits[s], correct, wrong), betaBlock, settings[s].Margin),
-                Faithfulness: Losses.Faithfulness(clean[scheduleOf[s]], logits[s], correct, wrong),
+                Faithfulness: clean[scheduleOf[s]].Faithfulness(logits[s], correct, wrong),
                 L1: Losses.Minimality(batch.Parameters[s], settings[s].L1));
         }).ToArray();
         var effectiveness = stack(terms.Select(t => t.Effectiveness));
@@ -55,5 +55,25 @@ internal static class BatchedObjective
         var lambdaM = tensor(settings.Select(s => (float)s.LambdaM).ToArray(), device: device);
         var loss = effectiveness + lambdaF * faithfulness + lambdaM * l1;
         return (loss, effectiveness, faithfulness, l1);
+    }
+
+    /// <summary>
+    /// The clean side of <see cref="Losses.Faithfulness"/> for one schedule's rows, doubled for β = ±1 and made once for
+    /// every setting that draws them: log p [2n, vocab], p, and Σ p·log p per row, so a setting's KL(p ‖ q) = Σ p·log p −
+    /// Σ p·log q costs one product with its own log q.
+    /// </summary>
+    private sealed record CleanRun(Tensor P, Tensor PLogP)
+    {
+        public static CleanRun Of(PreparedSplit split, Tensor rows)
+        {
+            var logP = split.CleanLogProbs(rows);
+            logP = cat([logP, logP]);
+            var p = logP.exp();
+            return new CleanRun(p, (p * logP).sum(1));
+        }
+
+        /// <summary>L_F of intervened logits [2n, vocab] over the same rows.</summary>
+        public Tensor Faithfulness(Tensor logits, Tensor correct, Tensor wrong) =>
+            (PLogP - (P * Losses.AnswerlessLogProbs(logits, correct, wrong)).sum(1)).mean();
     }
 }
