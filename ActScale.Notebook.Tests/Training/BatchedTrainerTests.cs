@@ -5,6 +5,7 @@ using ActScale.Objective;
 using ActScale.Tests.Support;
 using ActScale.Training;
 using Xunit.Abstractions;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ActScale.Tests.Training;
@@ -117,6 +118,24 @@ public class BatchedTrainerTests(TinyModelFixture fixture, ITestOutputHelper out
         Assert.All(Values(lastGood), v => Assert.True(Math.Abs(v) <= 0.5, $"last good θ {v}"));
         // The same setting trained alone diverges the same way.
         Assert.Throws<TrainingDivergedException>(() => Trainer.Train(_model, task, settings[1])).LastGoodRun.Dispose();
+    }
+
+    [Fact]
+    public void RepeatedBatchedTrainingLeaksNoTensors()
+    {
+        using var task = Task();
+        void Cycle()
+        {
+            foreach (var method in new InterventionMethod[] { InterventionMethod.ActivScalar, InterventionMethod.DynScalar, new BreaksAboveHalf() })
+                foreach (var outcome in BatchedTrainer.Train(_model, task, Settings(method, TrainingOptions.DefaultSiteKinds)))
+                    (outcome.Run ?? outcome.Diverged!.LastGoodRun).Dispose();
+        }
+        Cycle();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Cycle();
+        Cycle();
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(after - before <= 0, $"{after - before} tensors leaked over two cycles");
     }
 
     [Fact]
