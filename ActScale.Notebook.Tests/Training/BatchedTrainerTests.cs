@@ -139,6 +139,36 @@ public class BatchedTrainerTests(TinyModelFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public void CancellationGivesEverySettingItsBestParametersSoFar()
+    {
+        using var task = Task();
+        using var source = new CancellationTokenSource();
+        var losses = new List<double>[] { [], [] };
+        // Full batches, so each reported loss is the loss on the whole train split.
+        var baseOptions = new TrainingOptions { Steps = 1000, BatchSize = 6, LearningRate = 0.3, ReportEvery = 1 };
+        TrainingOptions[] settings = [baseOptions, baseOptions with { Loss = new() { LambdaF = 0.1 } }];
+        var outcomes = BatchedTrainer.Train(_model, task, settings, progress: new Reports(p =>
+        {
+            losses[p.Setting].Add(p.Progress.Loss);
+            if (p.Setting == 1 && p.Progress.Step == 25) source.Cancel();
+        }), cancellation: source.Token);
+        for (int s = 0; s < 2; s++)
+        {
+            using var run = outcomes[s].Run!;
+            Assert.True(run.Cancelled);
+            Assert.Equal(25, run.StepsCompleted);
+            using var iv = run.CreateIntervention(_model.Device);
+            Assert.Equal(losses[s].Min(), ObjectiveFunction.Evaluate(_model, iv, task.Train, settings[s].Loss).Loss, 3);
+        }
+    }
+
+    /// <summary>Reports on the training's own thread (Progress&lt;T&gt; would post them later).</summary>
+    private sealed class Reports(Action<SettingProgress> report) : IProgress<SettingProgress>
+    {
+        public void Report(SettingProgress value) => report(value);
+    }
+
+    [Fact]
     public void SettingsThatCannotShareAStepAreRefusedByName()
     {
         using var task = Task();
