@@ -5,7 +5,6 @@ using ActScale.Objective;
 using ActScale.Tests.Support;
 using ActScale.Training;
 using Xunit.Abstractions;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ActScale.Tests.Training;
@@ -130,12 +129,7 @@ public class BatchedTrainerTests(TinyModelFixture fixture, ITestOutputHelper out
                 foreach (var outcome in BatchedTrainer.Train(_model, task, Settings(method, TrainingOptions.DefaultSiteKinds)))
                     (outcome.Run ?? outcome.Diverged!.LastGoodRun).Dispose();
         }
-        Cycle();
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        Cycle();
-        Cycle();
-        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        Assert.True(after - before <= 0, $"{after - before} tensors leaked over two cycles");
+        TensorLeaks.AssertNoneOver(Cycle);
     }
 
     [Fact]
