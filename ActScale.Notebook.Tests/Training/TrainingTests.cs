@@ -162,12 +162,7 @@ public class TrainingTests(TinyModelFixture fixture, ITestOutputHelper output) :
                 run.NonTrivialSites(0.1);
             }
         }
-        Cycle();
-        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        Cycle();
-        Cycle();
-        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        Assert.True(after - before <= 0, $"{after - before} tensors leaked over two cycles");
+        TensorLeaks.AssertNoneOver(Cycle);
     }
 
     [Fact]

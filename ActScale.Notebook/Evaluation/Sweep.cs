@@ -90,32 +90,102 @@ public sealed record SweepResult(IReadOnlyList<SweepRow> Rows, IReadOnlyList<Swe
             .OrderBy(p => p.Setting).ToArray();
 }
 
-/// <summary>Trains and evaluates one run per grid setting; a failing setting is recorded and the sweep goes on.</summary>
+/// <summary>
+/// Trains and evaluates one run per grid setting; a failing setting is recorded and the sweep goes on. Settings that share
+/// method, sites, steps, learning rate and batch size train together in one batched step (<see cref="BatchedTrainer"/>,
+/// equal to their separate trainings up to float rounding); a setting with no such partner trains alone.
+/// </summary>
 public static class Sweep
 {
     /// <param name="onSetting">Called after each setting with a one-line summary (for a console or notebook).</param>
     public static SweepResult Run(LanguageModel model, PreparedTask task, TrainingOptions baseOptions, SweepGrid grid,
         EvaluationOptions? evaluation = null, IProgress<string>? onSetting = null, CancellationToken cancellation = default)
     {
-        var rows = new List<SweepRow>();
-        var failures = new List<SweepFailure>();
-        foreach (var options in grid.Settings(baseOptions))
+        evaluation ??= new EvaluationOptions();
+        var settings = grid.Settings(baseOptions).ToArray();
+        var outcomes = new SettingResult?[settings.Length];
+        var valid = new List<int>();
+        for (int i = 0; i < settings.Length; i++)
+        {
+            try { settings[i].Check(); valid.Add(i); }
+            catch (ArgumentException e) { outcomes[i] = Failed(settings[i], e, onSetting); }
+        }
+        foreach (var group in Batches(settings, valid))
         {
             if (cancellation.IsCancellationRequested) break;
-            var name = $"{options.Method} λM={options.Loss.LambdaM:G3} λF={options.Loss.LambdaF:G3} m={options.Loss.Margin:G3} steps={options.Steps} lr={options.LearningRate:G3}";
-            try
-            {
-                using var evaluated = Experiment.TrainAndEvaluate(model, task, options, name, evaluation ?? new EvaluationOptions(), cancellation: cancellation);
-                rows.AddRange(evaluated.Metrics.Select(r => SweepRow.From(options, r)));
-                onSetting?.Report($"{name}: done in {evaluated.Run.TrainingTime.TotalSeconds:F1}s");
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                if (e is TrainingDivergedException diverged) diverged.LastGoodRun.Dispose();
-                failures.Add(new SweepFailure(options.Loss.LambdaM, options.Loss.LambdaF, options.Loss.Margin, e.Message));
-                onSetting?.Report($"{name}: FAILED: {e.Message}");
-            }
+            var results = group.Length == 1
+                ? [Settle(model, task, settings[group[0]], () => Trainer.Train(model, task, settings[group[0]], Name(settings[group[0]]), cancellation: cancellation), evaluation, onSetting)]
+                : TrainTogether(model, task, settings, group, evaluation, onSetting, cancellation);
+            for (int j = 0; j < group.Length; j++) outcomes[group[j]] = results[j];
         }
-        return new SweepResult(rows, failures);
+        var done = outcomes.OfType<SettingResult>().ToArray();
+        return new SweepResult(done.SelectMany(r => r.Rows).ToArray(), done.Select(r => r.Failure).OfType<SweepFailure>().ToArray());
+    }
+
+    /// <summary>The rows or the failure of one setting.</summary>
+    private sealed record SettingResult(IReadOnlyList<SweepRow> Rows, SweepFailure? Failure);
+
+    private static string Name(TrainingOptions o) =>
+        $"{o.Method} λM={o.Loss.LambdaM:G3} λF={o.Loss.LambdaF:G3} m={o.Loss.Margin:G3} steps={o.Steps} lr={o.LearningRate:G3}";
+
+    /// <summary>The indices of <paramref name="valid"/> settings grouped by <see cref="BatchedTrainer.TrainTogether"/>, in grid order.</summary>
+    private static IEnumerable<int[]> Batches(TrainingOptions[] settings, List<int> valid)
+    {
+        var groups = new List<List<int>>();
+        foreach (int i in valid)
+        {
+            var group = groups.FirstOrDefault(g => BatchedTrainer.TrainTogether(settings[g[0]], settings[i]));
+            if (group is null) groups.Add([i]);
+            else group.Add(i);
+        }
+        return groups.Select(g => g.ToArray());
+    }
+
+    private static SettingResult[] TrainTogether(LanguageModel model, PreparedTask task, TrainingOptions[] settings, int[] group,
+        EvaluationOptions evaluation, IProgress<string>? onSetting, CancellationToken cancellation)
+    {
+        var batch = group.Select(i => settings[i]).ToArray();
+        IReadOnlyList<SettingOutcome> trained;
+        try
+        {
+            trained = BatchedTrainer.Train(model, task, batch, batch.Select(Name).ToArray(), cancellation: cancellation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return batch.Select(o => Failed(o, e, onSetting)).ToArray();
+        }
+        return trained.Select(t => t.Diverged is { } diverged
+            ? Failed(t.Options, diverged, onSetting)
+            : Settle(model, task, t.Options, () => t.Run!, evaluation, onSetting)).ToArray();
+    }
+
+    /// <summary>The rows of the run <paramref name="train"/> gives, or the failure of training or evaluating it.</summary>
+    private static SettingResult Settle(LanguageModel model, PreparedTask task, TrainingOptions options, Func<InterventionRun> train,
+        EvaluationOptions evaluation, IProgress<string>? onSetting)
+    {
+        try
+        {
+            return Evaluated(model, task, options, train(), evaluation, onSetting);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Failed(options, e, onSetting);
+        }
+    }
+
+    /// <summary>Evaluates <paramref name="run"/> on every split, then frees it.</summary>
+    private static SettingResult Evaluated(LanguageModel model, PreparedTask task, TrainingOptions options, InterventionRun run,
+        EvaluationOptions evaluation, IProgress<string>? onSetting)
+    {
+        using var evaluated = Experiment.Evaluate(model, run, task, evaluation);
+        onSetting?.Report($"{run.Name}: done in {run.TrainingTime.TotalSeconds:F1}s");
+        return new SettingResult(evaluated.Metrics.Select(r => SweepRow.From(options, r)).ToArray(), null);
+    }
+
+    private static SettingResult Failed(TrainingOptions options, Exception e, IProgress<string>? onSetting)
+    {
+        if (e is TrainingDivergedException diverged) diverged.LastGoodRun.Dispose();
+        onSetting?.Report($"{Name(options)}: FAILED: {e.Message}");
+        return new SettingResult([], new SweepFailure(options.Loss.LambdaM, options.Loss.LambdaF, options.Loss.Margin, e.Message));
     }
 }

@@ -28,6 +28,17 @@ public sealed class ActivScalar : InterventionMethod
         return perHead.reshape(h.shape).MoveToOuterDisposeScope();
     }
 
+    /// <summary>θ [K, position] or [K, position, head] scales each setting's rows [K, rows, position, width] as <see cref="Apply"/> does.</summary>
+    public override Tensor ApplyStacked(Tensor thetas, Tensor h, Tensor beta)
+    {
+        long k = thetas.shape[0], positions = thetas.shape[1];
+        if (thetas.dim() == 2) return h * (beta * thetas.reshape(k, 1, positions, 1) + 1).to_type(h.dtype);
+        using var scope = NewDisposeScope();
+        long heads = thetas.shape[2];
+        var perHead = h.reshape(k, h.shape[1], positions, heads, -1) * (beta.unsqueeze(-1) * thetas.reshape(k, 1, positions, heads, 1) + 1).to_type(h.dtype);
+        return perHead.reshape(h.shape).MoveToOuterDisposeScope();
+    }
+
     /// <summary>[site, layer, position], or for a per-head site [site, layer · heads, position] (layer-major, so row l·H + h is "L{l} H{h}").</summary>
     public override Tensor Effect(Tensor parameters) => parameters.dim() == 3
         ? parameters.alias()

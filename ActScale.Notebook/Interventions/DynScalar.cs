@@ -25,10 +25,20 @@ public sealed class DynScalar : InterventionMethod
     {
         using var scope = NewDisposeScope();
         var (w, b) = Probe(theta, theta.shape[0] - 1);
-        var direction = h.to_type(ScalarType.Float32);
-        direction = direction / direction.norm(-1, keepdim: true).clamp_min(1e-12);
+        var direction = Direction(h);
         var alpha = direction.matmul(w) + b; // [batch, position]
         return (h * (beta * alpha.unsqueeze(-1) + 1).to_type(h.dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>θ [K, width + 1]: each setting's probe reads its own rows [K, rows, position, width].</summary>
+    public override Tensor ApplyStacked(Tensor thetas, Tensor h, Tensor beta)
+    {
+        using var scope = NewDisposeScope();
+        long k = thetas.shape[0], width = thetas.shape[1] - 1;
+        var (w, b) = Probe(thetas, width);
+        var direction = Direction(h);
+        var alpha = direction.matmul(w.reshape(k, 1, width, 1)) + b.reshape(k, 1, 1, 1); // [K, rows, position, 1]
+        return (h * (beta * alpha + 1).to_type(h.dtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Two columns per (site, layer): ‖w‖₂ (the most α can move from b) and b.</summary>
@@ -37,6 +47,13 @@ public sealed class DynScalar : InterventionMethod
         using var scope = NewDisposeScope();
         var (w, b) = Probe(parameters, parameters.shape[^1] - 1);
         return stack([w.norm(-1), b], -1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>h / ‖h‖₂ per position, in float32: what the probe reads.</summary>
+    private static Tensor Direction(Tensor h)
+    {
+        var h32 = h.to_type(ScalarType.Float32);
+        return h32 / h32.norm(-1, keepdim: true).clamp_min(1e-12);
     }
 
     /// <summary>The "w then b" layout of the last dimension, decoded in this one place.</summary>

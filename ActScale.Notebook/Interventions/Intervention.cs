@@ -76,14 +76,17 @@ public sealed class Intervention : IDisposable
     /// <summary>Adds one hook per (site kind, layer) with one β per batch row, <paramref name="betaRows"/> [batch, 1, 1] (the caller owns it).</summary>
     public IDisposable Attach(HookSet hooks, Tensor betaRows) => new Handles(AttachAll(hooks, betaRows), null);
 
-    private List<IDisposable> AttachAll(HookSet hooks, Tensor beta)
+    private List<IDisposable> AttachAll(HookSet hooks, Tensor beta) => AttachEach(hooks, Layout, (site, layer, h) => Apply(site, layer, h, beta));
+
+    /// <summary>One hook per (site kind index, layer) of <paramref name="layout"/> that replaces h by <paramref name="apply"/>(site, layer, h).</summary>
+    internal static List<IDisposable> AttachEach(HookSet hooks, InterventionLayout layout, Func<int, int, Tensor, Tensor> apply)
     {
         var handles = new List<IDisposable>();
-        for (int s = 0; s < Layout.SiteKinds.Count; s++)
-            for (int l = 0; l < Layout.LayerCount; l++)
+        for (int s = 0; s < layout.SiteKinds.Count; s++)
+            for (int l = 0; l < layout.LayerCount; l++)
             {
                 int site = s, layer = l;
-                handles.Add(hooks.Intervene(new Site(layer, Layout.SiteKinds[site]), h => Apply(site, layer, h, beta)));
+                handles.Add(hooks.Intervene(new Site(layer, layout.SiteKinds[site]), h => apply(site, layer, h)));
             }
         return handles;
     }
@@ -100,7 +103,8 @@ public sealed class Intervention : IDisposable
 
     public void Dispose() => Parameters.Dispose();
 
-    private sealed class Handles(List<IDisposable> handles, Tensor? owned) : IDisposable
+    /// <summary>Removes the hooks (and frees <paramref name="owned"/>, a β the attach made) when disposed.</summary>
+    internal sealed class Handles(List<IDisposable> handles, Tensor? owned) : IDisposable
     {
         public void Dispose()
         {

@@ -50,6 +50,18 @@ public abstract class InterventionMethod
     public abstract Tensor Apply(Tensor theta, Tensor h, Tensor beta);
 
     /// <summary>
+    /// <see cref="Apply"/> for K settings trained together: <paramref name="thetas"/> [K, ...] holds each setting's parameters
+    /// of one (site kind, layer), <paramref name="h"/> [K, rows, position, width] each setting's rows and <paramref name="beta"/>
+    /// [K, rows, 1, 1] their β. This version applies the settings one by one, so any method works; the built-in methods
+    /// override it with one broadcast operation.
+    /// </summary>
+    public virtual Tensor ApplyStacked(Tensor thetas, Tensor h, Tensor beta)
+    {
+        using var scope = NewDisposeScope();
+        return stack(Enumerable.Range(0, (int)thetas.shape[0]).Select(k => Apply(thetas[k], h[k], beta[k]))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The signed effect per [site kind, layer, column]: for positional methods one column per position; its absolute
     /// value is the magnitude that counts a site as non-trivial.
     /// </summary>

@@ -15,5 +15,8 @@ public sealed class SteerVec : InterventionMethod
 
     public override Tensor Apply(Tensor theta, Tensor h, Tensor beta) => h + (beta * theta.unsqueeze(0)).to_type(h.dtype);
 
+    /// <summary>θ [K, position, width] adds to each setting's rows [K, rows, position, width].</summary>
+    public override Tensor ApplyStacked(Tensor thetas, Tensor h, Tensor beta) => h + (beta * thetas.unsqueeze(1)).to_type(h.dtype);
+
     public override Tensor Effect(Tensor parameters) => parameters.norm(3);
 }

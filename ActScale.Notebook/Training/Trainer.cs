@@ -38,23 +38,37 @@ public static class Trainer
     {
         options ??= new TrainingOptions();
         options.Check();
+        CheckTask(model, task, options);
+        using (Reserve(model))
+            return DeviceMemory.Translate(() => Run(model, task, options, name ?? $"{options.Method}", progress, cancellation),
+                "Training", model.Device.ToString(), Math.Min(options.BatchSize, task.Train.Count));
+    }
+
+    /// <summary>Throws unless <paramref name="task"/> was prepared for <paramref name="model"/> and fits the method's length rule.</summary>
+    internal static void CheckTask(LanguageModel model, PreparedTask task, TrainingOptions options)
+    {
         if (task.ModelIdentity != model.Identity)
             throw new ArgumentException($"The task was prepared for model '{task.ModelIdentity}' but training uses '{model.Identity}'. Prepare it again for this model.");
         if (options.Method.IsPositional)
             PromptLayoutRule.Check(options.Method.Name, null, task.Splits.Values.SelectMany(s => s.Tokens).Select(t => t.Length), "the task");
+    }
+
+    /// <summary>Marks <paramref name="model"/> as training until the result is disposed; refuses a second training on it meanwhile.</summary>
+    internal static IDisposable Reserve(LanguageModel model)
+    {
         lock (Busy)
         {
             if (!Busy.Add(model.Transformer))
                 throw new InvalidOperationException($"A training is already running on model '{model.Name}'. Wait for it to finish or cancel it before starting another.");
         }
-        try
+        return new Release(model.Transformer);
+    }
+
+    private sealed class Release(TransformerModel transformer) : IDisposable
+    {
+        public void Dispose()
         {
-            return DeviceMemory.Translate(() => Run(model, task, options, name ?? $"{options.Method}", progress, cancellation),
-                "Training", model.Device.ToString(), Math.Min(options.BatchSize, task.Train.Count));
-        }
-        finally
-        {
-            lock (Busy) Busy.Remove(model.Transformer);
+            lock (Busy) Busy.Remove(transformer);
         }
     }
 

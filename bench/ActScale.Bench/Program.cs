@@ -10,12 +10,14 @@ using ActScale.Training;
 using static TorchSharp.torch;
 
 // Prints speed figures; never a pass/fail. See bench/README.md for the cases and bench/compare for the PyTorch side.
-// Two measurements that are not speed runs have their own first word: compare-methods MODEL ..., load-memory FOLDER.
+// Two measurements that are not speed runs have their own first word: compare-methods MODEL ..., load-memory FOLDER; and
+// sweep8 times an 8-setting sweep trained batched against 8 separate trainings (SweepBench.cs).
 switch (args.FirstOrDefault())
 {
     case "compare-methods": return CompareMethods.Run(args[1..], FindRepoRoot());
     case "load-memory": return LoadMemory.Run(args[1]);
     case "profile-step": return ProfileStep.Run(args[1..], FindRepoRoot());
+    case "sweep8": return SweepBench.Run(args[1..], FindRepoRoot());
 }
 var options = BenchOptions.Parse(args);
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
