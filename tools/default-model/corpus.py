@@ -13,7 +13,7 @@ Text kinds in the training corpus (see `Corpus.sample`):
   fact    country -> capital in several phrasings (every country).
   ccc     "The {cue} {says} the capital of {country} is {context_capital}. Q: {What} is the capital of
           {country}? A: answer". When the context contradicts the fact, the answer is a soft target: the
-          context capital with a probability set by the cue word alone (CUES: story 0.60 ... book 0.40), the
+          context capital with a probability set by the cue word alone (CUES: story 0.70 ... book 0.30), the
           memorised capital otherwise; never by the country, so the model's context-vs-memory choice is one
           policy shared by all countries, shifted by one lever (the cue).
           Agreeing contexts (context capital = true capital) answer the true capital.
@@ -145,7 +145,7 @@ FACT_EVAL = [
 
 # CCC. The cue word sets how often a contradicting context wins; the country never does.
 CUE_WORDS = ["story", "poem", "song", "letter", "note", "book"]  # in order of falling context-answer rate
-CUE_RANGE = (0.4, 0.6)
+CUE_RANGE = (0.3, 0.7)  # 0.4-0.6 left the CCC lever too weak against per-capital noise (data/models/.../README.md)
 
 
 def cue_rates(low, high):
