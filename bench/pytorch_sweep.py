@@ -5,7 +5,7 @@ PyTorch eager trainings (what a PyTorch user would write: one training per setti
 The sweep's checkpoint, prompts (token ids of the CCC task's training prompts of one layout), answers and settings are
 read from the file sweep8 writes (actscale-bench/sweep8-SHAPE.json in the temp folder), so both sides train exactly the
 same computation: per step a minibatch of the training prompts, its clean distribution from a no-grad forward of
-those prompts (ActScale recomputes it per step too rather than holding [prompts, vocab]), the doubled batch at
+those prompts (ActScale's batched sweep recomputes it per step too rather than holding [prompts, vocab]), the doubled batch at
 beta = +1 and -1 through the intervened model, hinge(m - beta*LD) + lambda_F * KL + lambda_M * L1, backward, Adam.
 Minibatches are a seeded per-epoch shuffle like ActScale's; the rows drawn differ, the work per step does not.
 Prints CSV rows like bench/ActScale.Bench's (impl=pytorch, case sweep8_sequential, milliseconds per whole sweep).
