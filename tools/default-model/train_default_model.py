@@ -17,7 +17,8 @@ Training: seed 1, AdamW (lr 3e-3, betas 0.9/0.98, weight decay 0.05 on matrices)
   of steps (at most 300) then cosine decay to 10%, 4000 steps of 64 texts (padded, loss on every real next
   token), torch.set_num_threads(1) (one thread ran faster than two on the shared 2-core CPU).
   Measured on the CPU: 1102 s of training (1123 s in all) for 4000 steps on the shared 2-core CPU while other jobs
-  kept the load at 10-16 (about 0.1 s/step when the machine is quiet); the acceptance test takes 4-8 minutes more.
+  kept the load at 10-16; 293 s with two trainings at once on the otherwise quiet machine (0.07 s/step); the
+  acceptance test takes 4-8 minutes more.
   The SHIPPED model is this recipe with --device cuda on one H100 (torch 2.11, 146 s of training while 11 other
   candidates trained beside it). The outcome depends on the seed and on the hardware's rounding, not only on the
   recipe: the same command on this CPU gives another model, which fails 8 of the acceptance test's 73 checks (see
