@@ -14,7 +14,7 @@ public abstract class InterventionMethod
     public static ActivScalar ActivScalar { get; } = new();
     /// <summary>h̃ = h + β·v per (site, layer, position) [baseline].</summary>
     public static SteerVec SteerVec { get; } = new();
-    /// <summary>h̃ = h·(1 + β·(w·h + b)) per (site, layer) [form ours].</summary>
+    /// <summary>h̃ = h·(1 + β·(w·h/‖h‖ + b)) per (site, layer) [form ours; see docs/method.md for the normalisation].</summary>
     public static DynScalar DynScalar { get; } = new();
 
     /// <summary>The name runs are saved under and the notebook's --method accepts (case-insensitively).</summary>
