@@ -14,6 +14,13 @@ public sealed record ObjectiveTerms(double Loss, double Effectiveness, double Fa
 /// </summary>
 public static class ObjectiveFunction
 {
+    /// <summary>
+    /// The largest [rows, vocabulary] float32 tensor one projection makes: glibc's largest mmap threshold. Above it every
+    /// allocation is fresh pages from the kernel (measured: elementwise passes 200× slower per element at 8 settings of 32
+    /// prompts), and below it the projection's matrix product is still large enough to run near the machine's rate.
+    /// </summary>
+    private const long ProjectionBytes = 32L << 20;
+
     /// <summary>The four tensors (loss, L_E, L_F, ℓ1) for <paramref name="rows"/> of <paramref name="split"/>; the caller's dispose scope owns them.</summary>
     internal static (Tensor Loss, Tensor Effectiveness, Tensor Faithfulness, Tensor L1) Compute(TransformerModel model, Intervention intervention,
         PreparedSplit split, Tensor rows, LossSettings settings)
@@ -34,16 +41,36 @@ public static class ObjectiveFunction
         var correct = split.Correct.index_select(0, both);
         var wrong = split.Wrong.index_select(0, both);
         var hidden = model.LastHidden(split.Ids.index_select(0, both), split.LastIndex.index_select(0, both), hooks);
-        var logits = model.Unembed(hidden).to_type(ScalarType.Float32);
-        var hidden32 = hidden.to_type(ScalarType.Float32);
-        // LD from the hidden state: the logits' answer entries are masked in place by the faithfulness term.
-        var logitDifference = (hidden32 * (model.UnembeddingRows(correct) - model.UnembeddingRows(wrong))).sum(1);
-        var effectiveness = Losses.Effectiveness(logitDifference, beta, settings.Margin);
         using var doubled = clean.Doubled();
-        var faithfulness = Losses.FaithfulnessFromHidden(doubled, hidden32, logits, correct, wrong).mean();
+        var (logitDifference, faithfulnessPerRow) = RowTerms(model, hidden, correct, wrong, doubled);
+        var effectiveness = Losses.Effectiveness(logitDifference, beta, settings.Margin);
+        var faithfulness = faithfulnessPerRow.mean();
         var l1 = Losses.Minimality(intervention.Parameters, settings.L1);
         var loss = effectiveness + settings.LambdaF * faithfulness + settings.LambdaM * l1;
         return (loss, effectiveness, faithfulness, l1);
+    }
+
+    /// <summary>
+    /// Each row's logit difference and faithfulness term [rows] from intervened last hidden states [rows, width] and the
+    /// clean reference of the same rows. LD is read from the hidden state (the logits' answer entries are masked in place
+    /// by the faithfulness term), and the vocabulary projection runs <see cref="ProjectionBytes"/> at a time.
+    /// </summary>
+    internal static (Tensor LogitDifference, Tensor Faithfulness) RowTerms(TransformerModel model, Tensor hidden, Tensor correct, Tensor wrong,
+        CleanReference clean)
+    {
+        var hidden32 = hidden.to_type(ScalarType.Float32);
+        var logitDifference = (hidden32 * (model.UnembeddingRows(correct) - model.UnembeddingRows(wrong))).sum(1);
+        long rows = hidden.shape[0], chunk = Math.Max(1, ProjectionBytes / (model.Config.VocabularySize * sizeof(float)));
+        var faithfulness = new List<Tensor>();
+        for (long start = 0; start < rows; start += chunk)
+        {
+            long count = Math.Min(chunk, rows - start);
+            using var part = clean.Slice(start, count);
+            var logits = model.Unembed(hidden.narrow(0, start, count)).to_type(ScalarType.Float32);
+            faithfulness.Add(Losses.FaithfulnessFromHidden(part, hidden32.narrow(0, start, count), logits,
+                correct.narrow(0, start, count), wrong.narrow(0, start, count)));
+        }
+        return (logitDifference, faithfulness.Count == 1 ? faithfulness[0] : cat(faithfulness));
     }
 
     /// <summary>The objective of <paramref name="intervention"/> on a whole split, without gradients.</summary>
