@@ -55,9 +55,6 @@ public sealed class CleanReference : IDisposable
     /// <summary>The reference of <paramref name="rows"/> (indices into this one), e.g. a minibatch of a cached split.</summary>
     public CleanReference Rows(Tensor rows) => new(NegativeEntropy.index_select(0, rows), ExpectedUnembedding.index_select(0, rows));
 
-    /// <summary>The <paramref name="count"/> rows from <paramref name="start"/>, as views of this one's tensors.</summary>
-    public CleanReference Slice(long start, long count) => new(NegativeEntropy.narrow(0, start, count), ExpectedUnembedding.narrow(0, start, count));
-
     /// <summary>The rows twice over, for a batch run at β = +1 and β = −1.</summary>
     public CleanReference Doubled() => new(cat([NegativeEntropy, NegativeEntropy]), cat([ExpectedUnembedding, ExpectedUnembedding]));
 

@@ -15,9 +15,9 @@ public sealed record ObjectiveTerms(double Loss, double Effectiveness, double Fa
 public static class ObjectiveFunction
 {
     /// <summary>
-    /// The largest [rows, vocabulary] float32 tensor one projection makes: glibc's largest mmap threshold. Above it every
+    /// The largest [rows, vocabulary] float32 tensor one projection makes: glibc's largest mmap threshold, above which every
     /// allocation is fresh pages from the kernel (measured: elementwise passes 200× slower per element at 8 settings of 32
-    /// prompts), and below it the projection's matrix product is still large enough to run near the machine's rate.
+    /// prompts). Smaller pieces ran slower: 2 MiB took 1.9× the vocabulary-side time of 32 MiB on an 8-setting sweep.
     /// </summary>
     private const long ProjectionBytes = 32L << 20;
 
@@ -52,25 +52,42 @@ public static class ObjectiveFunction
 
     /// <summary>
     /// Each row's logit difference and faithfulness term [rows] from intervened last hidden states [rows, width] and the
-    /// clean reference of the same rows. LD is read from the hidden state (the logits' answer entries are masked in place
-    /// by the faithfulness term), and the vocabulary projection runs <see cref="ProjectionBytes"/> at a time.
+    /// clean reference of the same rows. LD is read from the hidden state, so only the faithfulness term projects to the vocabulary.
     /// </summary>
-    internal static (Tensor LogitDifference, Tensor Faithfulness) RowTerms(TransformerModel model, Tensor hidden, Tensor correct, Tensor wrong,
+    public static (Tensor LogitDifference, Tensor Faithfulness) RowTerms(TransformerModel model, Tensor hidden, Tensor correct, Tensor wrong,
         CleanReference clean)
     {
         var hidden32 = hidden.to_type(ScalarType.Float32);
         var logitDifference = (hidden32 * (model.UnembeddingRows(correct) - model.UnembeddingRows(wrong))).sum(1);
+        var (logSumExp, gradient) = AnswerlessLogSumExp(model, hidden, correct, wrong);
+        return (logitDifference, Losses.FaithfulnessFromHidden(clean, hidden32, logSumExp, gradient));
+    }
+
+    /// <summary>
+    /// log Σ_{j∉answers} exp(h·Uⱼ) [rows] and its gradient Σⱼ qⱼUⱼ [rows, width] (q the answerless softmax), without
+    /// autograd and <see cref="ProjectionBytes"/> of logits at a time: each piece is projected, reduced and multiplied
+    /// back by the unembedding while it is still in cache, and nothing vocabulary-sized outlives it.
+    /// </summary>
+    private static (Tensor LogSumExp, Tensor Gradient) AnswerlessLogSumExp(TransformerModel model, Tensor hidden, Tensor correct, Tensor wrong)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
         long rows = hidden.shape[0], chunk = Math.Max(1, ProjectionBytes / (model.Config.VocabularySize * sizeof(float)));
-        var faithfulness = new List<Tensor>();
+        var logSumExp = new List<Tensor>();
+        var gradient = new List<Tensor>();
         for (long start = 0; start < rows; start += chunk)
         {
+            using var pieceScope = NewDisposeScope();
             long count = Math.Min(chunk, rows - start);
-            using var part = clean.Slice(start, count);
-            var logits = model.Unembed(hidden.narrow(0, start, count)).to_type(ScalarType.Float32);
-            faithfulness.Add(Losses.FaithfulnessFromHidden(part, hidden32.narrow(0, start, count), logits,
-                correct.narrow(0, start, count), wrong.narrow(0, start, count)));
+            var logits = Losses.MaskAnswers(model.Unembed(hidden.narrow(0, start, count)).to_type(ScalarType.Float32),
+                correct.narrow(0, start, count), wrong.narrow(0, start, count));
+            var max = logits.amax([1], keepdim: true);
+            var weights = logits.sub_(max).exp_(); // in place: the softmax's numerators
+            var total = weights.sum(1, keepdim: true);
+            logSumExp.Add((total.log() + max).squeeze(1).MoveToOuterDisposeScope());
+            gradient.Add((model.UnembedAdjoint(weights) / total).MoveToOuterDisposeScope());
         }
-        return (logitDifference, faithfulness.Count == 1 ? faithfulness[0] : cat(faithfulness));
+        return (cat(logSumExp).MoveToOuterDisposeScope(), cat(gradient).MoveToOuterDisposeScope());
     }
 
     /// <summary>The objective of <paramref name="intervention"/> on a whole split, without gradients.</summary>
