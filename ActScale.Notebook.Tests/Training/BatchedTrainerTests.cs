@@ -21,7 +21,7 @@ public class BatchedTrainerTests(TinyModelFixture fixture, ITestOutputHelper out
 
     /// <summary>
     /// Four settings that differ in every way a sweep varies them: λ_M, λ_F, margin, ℓ1 reduction and seed (two share seed 1,
-    /// so one clean forward serves both); minibatches of 3 of the 6 training prompts, so the seeds draw different rows.
+    /// so they draw the same minibatches); minibatches of 3 of the 6 training prompts, so the seeds draw different rows.
     /// </summary>
     private static TrainingOptions[] Settings(InterventionMethod method, IReadOnlyList<SiteKind> sites)
     {

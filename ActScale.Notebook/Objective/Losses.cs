@@ -54,19 +54,27 @@ public static class Losses
         return (p * (cleanAnswerlessLogProbs - logQ)).sum(1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Sets the answer entries of logits [B,V] to a finite −∞ in place, so the row's softmax is over the other tokens.</summary>
+    public static Tensor MaskAnswers(Tensor logits, Tensor correct, Tensor wrong)
+    {
+        using var answers = stack([correct, wrong], 1);
+        using var masked = full(answers.shape, MaskedValue, logits.dtype, logits.device);
+        return logits.scatter_(1, answers, masked);
+    }
+
     /// <summary>
     /// <see cref="FaithfulnessPerPrompt"/> without a vocabulary-sized clean distribution (see <see cref="CleanReference"/>):
-    /// the clean reference of each row, the intervened hidden state [B,D] (float32) and its logits [B,V] → [B]. The
-    /// logits' answer entries are overwritten in place (callers read the answers from the hidden state), which spares
-    /// the masked copy of a vocabulary-sized tensor.
+    /// from the clean reference of each row, the intervened hidden state [B,D] (float32), the log-sum-exp of its answerless
+    /// logits [B] and that log-sum-exp's gradient with respect to the hidden state [B,D] (Σⱼ qⱼUⱼ, q the intervened
+    /// answerless distribution) → [B]. The log-sum-exp and its gradient are computed outside autograd, so no
+    /// vocabulary-sized tensor is kept for the backward; the last term is zero in value and carries that gradient.
     /// </summary>
-    public static Tensor FaithfulnessFromHidden(CleanReference clean, Tensor hidden, Tensor logits, Tensor correct, Tensor wrong)
+    public static Tensor FaithfulnessFromHidden(CleanReference clean, Tensor hidden, Tensor answerlessLogSumExp, Tensor logSumExpGradient)
     {
         using var scope = NewDisposeScope();
-        var answers = stack([correct, wrong], 1);
-        var answerless = logits.scatter_(1, answers, full(answers.shape, MaskedValue, logits.dtype, logits.device));
         var expectedLogit = (hidden * clean.ExpectedUnembedding).sum(1);
-        return (clean.NegativeEntropy - expectedLogit + answerless.logsumexp(1)).MoveToOuterDisposeScope();
+        var gradientCarrier = ((hidden - hidden.detach()) * logSumExpGradient).sum(1);
+        return (clean.NegativeEntropy - expectedLogit + answerlessLogSumExp + gradientCarrier).MoveToOuterDisposeScope();
     }
 
     /// <summary>L_F = mean of <see cref="FaithfulnessPerPrompt"/>.</summary>

@@ -14,6 +14,13 @@ public sealed record ObjectiveTerms(double Loss, double Effectiveness, double Fa
 /// </summary>
 public static class ObjectiveFunction
 {
+    /// <summary>
+    /// The largest [rows, vocabulary] float32 tensor one projection makes: glibc's largest mmap threshold, above which every
+    /// allocation is fresh pages from the kernel (measured: elementwise passes 200× slower per element at 8 settings of 32
+    /// prompts). Smaller pieces ran slower: 2 MiB took 1.9× the vocabulary-side time of 32 MiB on an 8-setting sweep.
+    /// </summary>
+    private const long ProjectionBytes = 32L << 20;
+
     /// <summary>The four tensors (loss, L_E, L_F, ℓ1) for <paramref name="rows"/> of <paramref name="split"/>; the caller's dispose scope owns them.</summary>
     internal static (Tensor Loss, Tensor Effectiveness, Tensor Faithfulness, Tensor L1) Compute(TransformerModel model, Intervention intervention,
         PreparedSplit split, Tensor rows, LossSettings settings)
@@ -34,16 +41,53 @@ public static class ObjectiveFunction
         var correct = split.Correct.index_select(0, both);
         var wrong = split.Wrong.index_select(0, both);
         var hidden = model.LastHidden(split.Ids.index_select(0, both), split.LastIndex.index_select(0, both), hooks);
-        var logits = model.Unembed(hidden).to_type(ScalarType.Float32);
-        var hidden32 = hidden.to_type(ScalarType.Float32);
-        // LD from the hidden state: the logits' answer entries are masked in place by the faithfulness term.
-        var logitDifference = (hidden32 * (model.UnembeddingRows(correct) - model.UnembeddingRows(wrong))).sum(1);
-        var effectiveness = Losses.Effectiveness(logitDifference, beta, settings.Margin);
         using var doubled = clean.Doubled();
-        var faithfulness = Losses.FaithfulnessFromHidden(doubled, hidden32, logits, correct, wrong).mean();
+        var (logitDifference, faithfulnessPerRow) = RowTerms(model, hidden, correct, wrong, doubled);
+        var effectiveness = Losses.Effectiveness(logitDifference, beta, settings.Margin);
+        var faithfulness = faithfulnessPerRow.mean();
         var l1 = Losses.Minimality(intervention.Parameters, settings.L1);
         var loss = effectiveness + settings.LambdaF * faithfulness + settings.LambdaM * l1;
         return (loss, effectiveness, faithfulness, l1);
+    }
+
+    /// <summary>
+    /// Each row's logit difference and faithfulness term [rows] from intervened last hidden states [rows, width] and the
+    /// clean reference of the same rows. LD is read from the hidden state, so only the faithfulness term projects to the vocabulary.
+    /// </summary>
+    public static (Tensor LogitDifference, Tensor Faithfulness) RowTerms(TransformerModel model, Tensor hidden, Tensor correct, Tensor wrong,
+        CleanReference clean)
+    {
+        var hidden32 = hidden.to_type(ScalarType.Float32);
+        var logitDifference = (hidden32 * (model.UnembeddingRows(correct) - model.UnembeddingRows(wrong))).sum(1);
+        var (logSumExp, gradient) = AnswerlessLogSumExp(model, hidden, correct, wrong);
+        return (logitDifference, Losses.FaithfulnessFromHidden(clean, hidden32, logSumExp, gradient));
+    }
+
+    /// <summary>
+    /// log Σ_{j∉answers} exp(h·Uⱼ) [rows] and its gradient Σⱼ qⱼUⱼ [rows, width] (q the answerless softmax), without
+    /// autograd and <see cref="ProjectionBytes"/> of logits at a time: each piece is projected, reduced and multiplied
+    /// back by the unembedding while it is still in cache, and nothing vocabulary-sized outlives it.
+    /// </summary>
+    private static (Tensor LogSumExp, Tensor Gradient) AnswerlessLogSumExp(TransformerModel model, Tensor hidden, Tensor correct, Tensor wrong)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        long rows = hidden.shape[0], chunk = Math.Max(1, ProjectionBytes / (model.Config.VocabularySize * sizeof(float)));
+        var logSumExp = new List<Tensor>();
+        var gradient = new List<Tensor>();
+        for (long start = 0; start < rows; start += chunk)
+        {
+            using var pieceScope = NewDisposeScope();
+            long count = Math.Min(chunk, rows - start);
+            var logits = Losses.MaskAnswers(model.Unembed(hidden.narrow(0, start, count)).to_type(ScalarType.Float32),
+                correct.narrow(0, start, count), wrong.narrow(0, start, count));
+            var max = logits.amax([1], keepdim: true);
+            var weights = logits.sub_(max).exp_(); // in place: the softmax's numerators
+            var total = weights.sum(1, keepdim: true);
+            logSumExp.Add((total.log() + max).squeeze(1).MoveToOuterDisposeScope());
+            gradient.Add((model.UnembedAdjoint(weights) / total).MoveToOuterDisposeScope());
+        }
+        return (cat(logSumExp).MoveToOuterDisposeScope(), cat(gradient).MoveToOuterDisposeScope());
     }
 
     /// <summary>The objective of <paramref name="intervention"/> on a whole split, without gradients.</summary>

@@ -10,8 +10,8 @@ namespace ActScale.Objective;
 /// One split of a task, tokenized for one model: right-padded ids, each prompt's last real position, answer ids and
 /// the clean model's logit difference. The clean distribution the faithfulness term compares with ([vocab] floats per
 /// prompt, 200 KB for a 50k vocabulary: 20 GB for 100k prompts) is not stored: <see cref="CleanLogProbs(Tensor)"/>
-/// recomputes it for the rows an evaluation batch or a batched sweep's step uses, in one forward pass without gradients,
-/// so a split holds O(prompts × tokens) memory. A single training needs less of it and keeps a <see cref="CleanReference"/>
+/// recomputes it for the rows an evaluation batch uses, in one forward pass without gradients, so a split holds
+/// O(prompts × tokens) memory. Trainings, single or batched, need less of it and keep a <see cref="CleanReference"/>
 /// (width + 1 floats per prompt) instead. All tensors live on the model's device.
 /// </summary>
 public sealed class PreparedSplit : IDisposable

@@ -16,7 +16,7 @@ public sealed record SettingProgress(int Setting, TrainingProgress Progress);
 /// <summary>
 /// Trains K settings that differ only in their seeds and loss weights (λ_M, λ_F, margin, ℓ1 reduction) in one batched
 /// step: one parameter tensor [K, ...], each setting's minibatch (drawn from its own seed's schedule) a block of the
-/// doubled batch, one clean forward per distinct schedule, and one Adam over the stacked tensor. Adam is element-wise
+/// doubled batch, one clean reference of the split shared by every setting, and one Adam over the stacked tensor. Adam is element-wise
 /// and its bias correction depends only on the step count, which the settings share, and the loss is the sum of the
 /// settings' losses, so every setting gets the parameters and history its own <see cref="Trainer"/> run would
 /// (to float rounding: the batched matrix products sum in another order). Best and last-good parameters are tracked
@@ -79,6 +79,8 @@ public static class BatchedTrainer
         var histories = settings.Select(_ => new List<TrainingProgress>()).ToArray();
         var diverged = new TrainingDivergedException?[k];
         var clock = Stopwatch.StartNew();
+        // The clean side of the faithfulness term depends only on the prompts: one reference for every setting, counted in the time.
+        using var reference = new SplitReference(model.Transformer, train, batch);
         int step = 0;
         bool cancelled = false;
 
@@ -93,7 +95,7 @@ public static class BatchedTrainer
                 if (cancellation.IsCancellationRequested) { cancelled = true; break; }
                 using var scope = NewDisposeScope();
                 var rows = schedules.Select(s => s.Rows(step)).ToArray();
-                var (loss, effectiveness, faithfulness, l1) = BatchedObjective.Compute(model.Transformer, stacked, train, rows, scheduleOf, losses);
+                var (loss, effectiveness, faithfulness, l1) = BatchedObjective.Compute(model.Transformer, stacked, train, rows, scheduleOf, reference, losses);
                 optimizer.zero_grad();
                 loss.sum().backward();
                 using (no_grad())

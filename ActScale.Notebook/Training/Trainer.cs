@@ -92,8 +92,7 @@ public static class Trainer
         var history = new List<TrainingProgress>();
         var clock = Stopwatch.StartNew();
         // The clean model's side of the faithfulness term, once for the split (counted in the training time) unless too large.
-        using var cleanSplit = CleanReference.Fits(model.Transformer, train)
-            ? CleanReference.Of(model.Transformer, train, arange(train.Count, dtype: ScalarType.Int64, device: device), batch) : null;
+        using var reference = new SplitReference(model.Transformer, train, batch);
         int step = 0;
         bool cancelled = false;
 
@@ -106,7 +105,7 @@ public static class Trainer
             if (cancellation.IsCancellationRequested) { cancelled = true; break; }
             using var scope = NewDisposeScope();
             var single = schedule.Rows(step);
-            using var clean = cleanSplit?.Rows(single) ?? CleanReference.Of(model.Transformer, train, single, batch);
+            using var clean = reference.Rows(single);
             var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, intervention, train, single, clean, options.Loss);
             optimizer.zero_grad();
             loss.backward();

@@ -50,7 +50,6 @@ public static class ProfileStep
         using var cleanRows = CleanReference.Of(model.Transformer, split, rows, batch);
         using var clean = cleanRows.Doubled();
         var transformer = model.Transformer;
-        using var answerDirection = transformer.UnembeddingRows(correct) - transformer.UnembeddingRows(wrong);
 
         void Phase(string name, Action<Stopwatch> body)
         {
@@ -87,18 +86,17 @@ public static class ProfileStep
             var hidden = transformer.LastHidden(ids, last, hooks);
             w.Start(); transformer.Unembed(hidden); w.Stop();
         });
-        Phase("loss terms on given logits", w =>
+        Phase("loss terms on given hidden states", w =>
         {
             using var scope = NewDisposeScope();
             var hidden = transformer.LastHidden(ids, last, hooks);
-            var logits = transformer.Unembed(hidden);
-            w.Start(); Loss(hidden, logits); w.Stop();
+            w.Start(); Loss(hidden); w.Stop();
         });
         Phase("backward", w =>
         {
             using var scope = NewDisposeScope();
             var hidden = transformer.LastHidden(ids, last, hooks);
-            var loss = Loss(hidden, transformer.Unembed(hidden));
+            var loss = Loss(hidden);
             optimizer.zero_grad();
             w.Start(); loss.backward(); w.Stop();
         });
@@ -106,7 +104,7 @@ public static class ProfileStep
         {
             using var scope = NewDisposeScope();
             var hidden = transformer.LastHidden(ids, last, hooks).detach().requires_grad_();
-            var loss = Loss(hidden, transformer.Unembed(hidden));
+            var loss = Loss(hidden);
             w.Start(); loss.backward(); w.Stop();
         });
         Phase("Adam step", w =>
@@ -121,8 +119,10 @@ public static class ProfileStep
         });
         return 0;
 
-        Tensor Loss(Tensor hidden, Tensor logits) =>
-            Losses.Effectiveness((hidden * answerDirection).sum(1), beta.view(-1), 1.0)
-            + Losses.FaithfulnessFromHidden(clean, hidden, logits, correct, wrong).mean() + 1e-3 * Losses.Minimality(intervention.Parameters, L1Reduction.Sum);
+        Tensor Loss(Tensor hidden)
+        {
+            var (logitDifference, faithfulness) = ObjectiveFunction.RowTerms(transformer, hidden, correct, wrong, clean);
+            return Losses.Effectiveness(logitDifference, beta.view(-1), 1.0) + faithfulness.mean() + 1e-3 * Losses.Minimality(intervention.Parameters, L1Reduction.Sum);
+        }
     }
 }
