@@ -127,14 +127,10 @@ public static class BatchedTrainer
             for (int s = 0; s < k; s++)
             {
                 if (diverged[s] is not null) continue;
-                var t = terms.AsSpan(4 * s, 4).ToArray();
-                var report = new TrainingProgress(step, steps, t[0], t[1], t[2], t[3], elapsed, TimeSpan.FromTicks(elapsed.Ticks / step * (steps - step)));
+                var report = TrainingProgress.At(step, steps, terms.AsSpan(4 * s, 4), elapsed);
                 histories[s].Add(report);
-                if (t.All(float.IsFinite)) progress?.Report(new SettingProgress(s, report));
-                else diverged[s] = new TrainingDivergedException(
-                    $"Training diverged by step {step}: loss {t[0]} (effectiveness {t[1]}, faithfulness {t[2]}, ℓ1 {t[3]}). " +
-                    "The exception's LastGoodRun holds the last parameters with a finite loss. Try a smaller LearningRate.",
-                    Snapshot(s, lastGood, wasCancelled: false));
+                if (report.IsFinite) progress?.Report(new SettingProgress(s, report));
+                else diverged[s] = TrainingDivergedException.At(report, Snapshot(s, lastGood, wasCancelled: false));
             }
         }
     }

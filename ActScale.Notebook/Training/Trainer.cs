@@ -12,6 +12,13 @@ namespace ActScale.Training;
 public sealed class TrainingDivergedException(string message, InterventionRun lastGoodRun) : Exception(message)
 {
     public InterventionRun LastGoodRun { get; } = lastGoodRun;
+
+    /// <summary>The divergence a non-finite <paramref name="report"/> shows, with the last finite parameters.</summary>
+    internal static TrainingDivergedException At(TrainingProgress report, InterventionRun lastGoodRun) => new(
+        // The terms were measured in float32: printed as such, not with the digits their widening to double invents.
+        $"Training diverged by step {report.Step}: loss {(float)report.Loss} (effectiveness {(float)report.Effectiveness}, " +
+        $"faithfulness {(float)report.Faithfulness}, ℓ1 {(float)report.L1}). " +
+        "The exception's LastGoodRun holds the last parameters with a finite loss. Try a smaller LearningRate.", lastGoodRun);
 }
 
 /// <summary>
@@ -123,15 +130,9 @@ public static class Trainer
             if (step % options.ReportEvery == 0 || step == options.Steps)
             {
                 var terms = stack([loss, effectiveness, faithfulness, l1]).detach().cpu().data<float>().ToArray();
-                var elapsed = clock.Elapsed;
-                var report = new TrainingProgress(step, options.Steps, terms[0], terms[1], terms[2], terms[3], elapsed,
-                    TimeSpan.FromTicks(elapsed.Ticks / step * (options.Steps - step)));
+                var report = TrainingProgress.At(step, options.Steps, terms, clock.Elapsed);
                 history.Add(report);
-                if (!terms.All(float.IsFinite))
-                    throw new TrainingDivergedException(
-                        $"Training diverged by step {step}: loss {terms[0]} (effectiveness {terms[1]}, faithfulness {terms[2]}, ℓ1 {terms[3]}). " +
-                        "The exception's LastGoodRun holds the last parameters with a finite loss. Try a smaller LearningRate.",
-                        Snapshot(lastGood, wasCancelled: false));
+                if (!report.IsFinite) throw TrainingDivergedException.At(report, Snapshot(lastGood, wasCancelled: false));
                 progress?.Report(report);
             }
         }

@@ -88,6 +88,13 @@ public sealed record TrainingOptions
 public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, double Effectiveness, double Faithfulness, double L1,
     TimeSpan Elapsed, TimeSpan Eta)
 {
+    /// <summary>The report after <paramref name="step"/> of <paramref name="totalSteps"/>, from the step's four terms (loss, L_E, L_F, ℓ1).</summary>
+    internal static TrainingProgress At(int step, int totalSteps, ReadOnlySpan<float> terms, TimeSpan elapsed) =>
+        new(step, totalSteps, terms[0], terms[1], terms[2], terms[3], elapsed, TimeSpan.FromTicks(elapsed.Ticks / step * (totalSteps - step)));
+
+    /// <summary>Whether every term of the report is finite; a training whose report is not has diverged.</summary>
+    internal bool IsFinite => double.IsFinite(Loss) && double.IsFinite(Effectiveness) && double.IsFinite(Faithfulness) && double.IsFinite(L1);
+
     public override string ToString() =>
         $"step {Step}/{TotalSteps}  loss {Loss:G4} (eff {Effectiveness:G4}, KL {Faithfulness:G4}, ℓ1 {L1:G4})  {Elapsed.TotalSeconds:F1}s, ETA {Eta.TotalSeconds:F0}s";
 }
