@@ -17,8 +17,7 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 Thread.CurrentThread.CurrentCulture = CultureInfo.InvariantCulture;
 var repo = RepoRoot();
 var lists = Path.Combine(repo, "data", "lists");
-var splitSeeds = SplitSeeds(ref args);
-var (folderArgument, budget) = SteeringBudget.Parse(args);
+var (folderArgument, budget, splitSeeds) = SteeringBudget.Parse(args);
 var folder = folderArgument ?? Path.Combine(repo, "data", "models", "actscale-capitals-ioi");
 using var model = LanguageModel.Load(folder, "cpu");
 set_num_threads(1); // the machine's cores are shared; one thread is also the fastest here for a model this small
@@ -55,16 +54,6 @@ foreach (var c in checks) Console.WriteLine(c);
 var failed = checks.Where(c => !c.Passed).ToList();
 Console.WriteLine(failed.Count == 0 ? "\nACCEPTANCE PASSED" : $"\nACCEPTANCE FAILED: {failed.Count} of {checks.Count} checks");
 return failed.Count == 0 ? 0 : 1;
-
-static int[] SplitSeeds(ref string[] args)
-{
-    int at = Array.IndexOf(args, "--split-seeds");
-    if (at < 0) return [101];
-    if (at + 1 >= args.Length) throw new ArgumentException("--split-seeds needs a value, e.g. --split-seeds 101,202.");
-    var seeds = args[at + 1].Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
-    args = args.Take(at).Concat(args.Skip(at + 2)).ToArray();
-    return seeds;
-}
 
 static string RepoRoot()
 {
