@@ -82,7 +82,7 @@ public static class CommandCatalog
             "Prompts per minibatch (and per evaluation batch); make it smaller if the device runs out of memory.", Defaults.BatchSize, TrainingOptions.BatchSizeRange);
         public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed of the minibatch order (a batch holding every training prompt makes every seed give the same run).", Defaults.Seed, TrainingOptions.SeedRange);
         public static readonly MagicOption<int> FirstPosition = MagicOptions.Int("--first-position",
-            "First token position intervened on; earlier positions stay clean (position 0 is the attention sink). Must be below the prompt length.",
+            "First token position intervened on, below the prompt length; earlier positions stay clean (position 0 is the attention sink).",
             Defaults.FirstPosition, TrainingOptions.FirstPositionRange, example: 0);
     }
 
