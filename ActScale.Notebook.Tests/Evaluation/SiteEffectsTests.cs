@@ -18,14 +18,19 @@ public class SiteEffectsTests(TinyModelFixture fixture) : IClassFixture<TinyMode
             full(method.ParameterShape(layout), value));
     }
 
+    /// <summary>Every parameter, position 0's included, is −0.5; the default first position 1 leaves position 0 unchanged.</summary>
     [Fact]
     public void ActivScalarsRelativeChangeIsItsAlphaAndRemovingAnActiveSiteMovesTheLogitDifference()
     {
         using var task = PreparedTask.Prepare(fixture.Model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
         using var run = Run(task, InterventionMethod.ActivScalar, -0.5f);
         var effects = SiteEffects.Measure(fixture.Model, run, task.Split("test"));
-        Assert.All(effects.RelativeChange.Cast<float>(), v => Assert.Equal(0.5, v, 4));
-        Assert.Equal(effects.RelativeChange.Length, effects.SitesAbove());
+        var change = effects.RelativeChange;
+        for (int s = 0; s < change.GetLength(0); s++)
+            for (int l = 0; l < change.GetLength(1); l++)
+                for (int p = 0; p < change.GetLength(2); p++)
+                    Assert.Equal(p == 0 ? 0 : 0.5, change[s, l, p], 4);
+        Assert.Equal(change.Length - change.GetLength(0) * change.GetLength(1), effects.SitesAbove());
         Assert.Equal(0, effects.SitesAbove(0.6));
         Assert.Contains(effects.RemovalDelta.Cast<double>(), d => d > 1e-3);
         Assert.Equal(1.0, effects.Heatmap("run").MarkAtOrAbove);

@@ -57,6 +57,7 @@ public sealed class OptionLimitTests(TinyModelFixture fixture) : IClassFixture<T
             ("--seed -2147483648", "--seed: Seed must be ≥ 0 and ≤ 2147483646; got -2147483648."),
             ("--seed 2147483647", "--seed: Seed must be ≥ 0 and ≤ 2147483646; got 2147483647."),
             ("--steps 1000001", "--steps: Steps must be ≥ 0 and ≤ 1000000; got 1000001."),
+            ("--first-position -1", "--first-position: FirstPosition must be ≥ 0; got -1."),
         ];
         using var folder = TinyCheckpoints.NewFolder();
         TinyCheckpoints.WriteGpt2(folder.Path);
@@ -68,6 +69,21 @@ public sealed class OptionLimitTests(TinyModelFixture fixture) : IClassFixture<T
             Assert.True(result.Failure is not null, typed);
             Assert.Contains(message, result.Failure!.Message);
         }
+    }
+
+    /// <summary>The first position's upper limit is the prompt length, known once there is data.</summary>
+    [Fact]
+    public async Task The_train_magic_refuses_a_first_position_past_the_prompt()
+    {
+        using var folder = TinyCheckpoints.NewFolder();
+        TinyCheckpoints.WriteGpt2(folder.Path);
+        using var kernel = new NotebookKernel();
+        foreach (var setup in new[] { $"load --model \"{folder.Path}\" --device cpu", "data --train 8 --test 4" })
+            Assert.True((await kernel.SubmitAsync("#!actscale " + setup)).Succeeded, setup);
+        var result = await kernel.SubmitAsync("#!actscale train --steps 1 --first-position 1000");
+        Assert.True(result.Failure is not null);
+        Assert.Contains("FirstPosition 1000 leaves nothing to intervene on", result.Failure!.Message);
+        Assert.Contains("(--first-position)", result.Failure.Message);
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public static class SiteEffects
                 int site = s, layer = l;
                 hooks.Intervene(new Site(layer, intervention.Layout.SiteKinds[site]), h =>
                 {
-                    if (sum is not null) Accumulate(sum, site, layer, intervention.Method.RelativeChange(intervention.Parameters[site, layer].detach(), h), lengths);
+                    if (sum is not null) Accumulate(sum, site, layer, intervention.RelativeChange(site, layer, h), lengths);
                     return intervention.Apply(site, layer, h, beta);
                 });
             }

@@ -39,11 +39,12 @@ public static class SteeredGeneration
 
         using var intervention = run.CreateIntervention(model.Device);
         using var betaRows = tensor(strengths.Select(b => (float)b).ToArray(), device: model.Device).view(-1, 1, 1);
-        var hooks = new HookSet();
+        var promptHooks = new HookSet();
+        var stepHooks = run.Method.IsPositional ? null : new HookSet();
         IReadOnlyList<Continuation> continued;
-        using (intervention.Attach(hooks, betaRows))
-            continued = TextGenerator.Generate(model.Transformer, strengths.Select(_ => ids).ToArray(), options,
-                promptHooks: hooks, stepHooks: run.Method.IsPositional ? null : hooks);
+        using (intervention.Attach(promptHooks, betaRows))
+        using (stepHooks is null ? null : intervention.AttachToGenerated(stepHooks, betaRows))
+            continued = TextGenerator.Generate(model.Transformer, strengths.Select(_ => ids).ToArray(), options, promptHooks, stepHooks);
 
         int? correctId = correct is null ? null : AnswerToken(model, correct);
         int? wrongId = wrong is null ? null : AnswerToken(model, wrong);

@@ -25,7 +25,8 @@ public sealed class Intervention : IDisposable
     /// <summary>The single learnable tensor.</summary>
     public Parameter Parameters { get; }
 
-    public long ParameterCount => Parameters.numel();
+    /// <summary>The parameters training moves (<see cref="InterventionMethod.TrainedParameterCount"/>).</summary>
+    public long ParameterCount => Method.TrainedParameterCount(Layout);
 
     /// <summary>A new intervention at the identity (all parameters 0), on <paramref name="device"/>.</summary>
     public static Intervention Create(InterventionMethod method, InterventionLayout layout, Device device)
@@ -76,6 +77,18 @@ public sealed class Intervention : IDisposable
     /// <summary>Adds one hook per (site kind, layer) with one β per batch row, <paramref name="betaRows"/> [batch, 1, 1] (the caller owns it).</summary>
     public IDisposable Attach(HookSet hooks, Tensor betaRows) => new Handles(AttachAll(hooks, betaRows), null);
 
+    /// <summary>
+    /// <see cref="Attach(HookSet, Tensor)"/> for the passes over generated tokens of a KV-cached generation, whose activations
+    /// hold only the new positions: all lie past the prompt, so no leading position is kept. Only for methods that are not
+    /// positional (the positional ones act on the prompt's positions alone).
+    /// </summary>
+    public IDisposable AttachToGenerated(HookSet hooks, Tensor betaRows)
+    {
+        if (Method.IsPositional)
+            throw new InvalidOperationException($"{Method} acts on the prompt's positions only; attach it to the prompt's pass, not to generated tokens.");
+        return new Handles(AttachEach(hooks, Layout, (site, layer, h) => Method.Apply(Parameters[site, layer], h, betaRows)), null);
+    }
+
     private List<IDisposable> AttachAll(HookSet hooks, Tensor beta) => AttachEach(hooks, Layout, (site, layer, h) => Apply(site, layer, h, beta));
 
     /// <summary>One hook per (site kind index, layer) of <paramref name="layout"/> that replaces h by <paramref name="apply"/>(site, layer, h).</summary>
@@ -98,7 +111,18 @@ public sealed class Intervention : IDisposable
         if (Method.IsPositional && h.shape[1] != Layout.PromptLength)
             PromptLayoutRule.Check(Method.Name, Layout.PromptLength, [(int)h.shape[1]], "this prompt");
         using var scope = NewDisposeScope();
-        return Method.Apply(Parameters[site, layer], h, beta).MoveToOuterDisposeScope();
+        return Layout.KeepLeadingPositions(h, Method.Apply(Parameters[site, layer], h, beta)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="InterventionMethod.RelativeChange"/> of site kind index <paramref name="site"/> on <paramref name="layer"/>,
+    /// [batch, position], exactly 0 before <see cref="InterventionLayout.FirstPosition"/> where nothing is changed.
+    /// </summary>
+    public Tensor RelativeChange(int site, int layer, Tensor h)
+    {
+        using var scope = NewDisposeScope();
+        var change = Method.RelativeChange(Parameters[site, layer].detach(), h);
+        return where(Layout.IntervenedPositions(h.shape[1], h.device), change, zeros_like(change)).MoveToOuterDisposeScope();
     }
 
     public void Dispose() => Parameters.Dispose();

@@ -40,6 +40,18 @@ public abstract class InterventionMethod
         return Shape(layout);
     }
 
+    /// <summary>
+    /// How many parameters training moves: every one for a method that is not positional; for a positional one those at
+    /// positions <see cref="InterventionLayout.FirstPosition"/> to the prompt's end (the entries before stay 0).
+    /// </summary>
+    public long TrainedParameterCount(InterventionLayout layout)
+    {
+        long all = ParameterShape(layout).Aggregate(1L, (a, b) => a * b);
+        if (!IsPositional) return all;
+        int length = layout.PromptLength!.Value;
+        return all / length * (length - layout.FirstPosition);
+    }
+
     /// <summary>The shape, [site kind, layer, ...]; <see cref="ParameterShape"/> has checked the layout.</summary>
     protected abstract long[] Shape(InterventionLayout layout);
 

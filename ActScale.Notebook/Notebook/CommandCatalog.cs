@@ -81,6 +81,9 @@ public static class CommandCatalog
         public static readonly MagicOption<int> Batch = MagicOptions.Int("--batch",
             "Prompts per minibatch (and per evaluation batch); make it smaller if the device runs out of memory.", Defaults.BatchSize, TrainingOptions.BatchSizeRange);
         public static readonly MagicOption<int> Seed = MagicOptions.Int("--seed", "Random seed of the minibatch order (a batch holding every training prompt makes every seed give the same run).", Defaults.Seed, TrainingOptions.SeedRange);
+        public static readonly MagicOption<int> FirstPosition = MagicOptions.Int("--first-position",
+            "First token position intervened on, below the prompt length; earlier positions stay clean (position 0 is the attention sink).",
+            Defaults.FirstPosition, TrainingOptions.FirstPositionRange, example: 0);
     }
 
     public static class TrainArgs
@@ -199,12 +202,12 @@ public static class CommandCatalog
         new("data", "Makes the train and test prompts: Country-Capital Conflicts, Indirect Object Identification, or your own JSONL file (prompt, correct, wrong, split).",
             [DataArgs.Task, DataArgs.Train, DataArgs.Test, DataArgs.Seed]),
         new("train", "Trains an intervention on the loaded data with one live progress display; Ctrl+C / interrupt keeps the best parameters so far.",
-            [TrainingArgs.Method, TrainingArgs.Sites, TrainArgs.Margin, TrainArgs.LambdaF, TrainArgs.LambdaM, TrainingArgs.Steps, TrainingArgs.LearningRate, TrainingArgs.Batch, TrainingArgs.Seed, TrainArgs.Name]),
+            [TrainingArgs.Method, TrainingArgs.Sites, TrainArgs.Margin, TrainArgs.LambdaF, TrainArgs.LambdaM, TrainingArgs.Steps, TrainingArgs.LearningRate, TrainingArgs.Batch, TrainingArgs.Seed, TrainingArgs.FirstPosition, TrainArgs.Name]),
         new("heatmap", "Plots a run's parameters: α per site × layer and position (tokens on the axis) for ActivScalar, ‖v‖ for SteerVec, the probe for DynScalar.",
             [RunName]),
         new("compare", "A table of train and test metrics and parameter counts, one column per run.", [CompareArgs.Runs]),
         new("sweep", "Trains one run per value and plots effectiveness against minimality and against faithfulness, train and test.",
-            [SweepArgs.Param, SweepArgs.Values, TrainingArgs.Method, TrainingArgs.Sites, TrainingArgs.Steps, TrainingArgs.LearningRate, TrainingArgs.Batch, TrainingArgs.Seed, SweepArgs.Name]),
+            [SweepArgs.Param, SweepArgs.Values, TrainingArgs.Method, TrainingArgs.Sites, TrainingArgs.Steps, TrainingArgs.LearningRate, TrainingArgs.Batch, TrainingArgs.Seed, TrainingArgs.FirstPosition, SweepArgs.Name]),
         new("sweep-load", "Loads a sweep trained by the actscale tool (here or as a Slurm job array): its runs join the session's runs and its trade-off plots are drawn.",
             [SweepLoadArgs.Dir]),
         new("save", "Saves a run's parameters and settings to a file that can be loaded again on the same model.", [RunName, SaveArgs.Path]),

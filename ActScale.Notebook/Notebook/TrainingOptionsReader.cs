@@ -29,6 +29,7 @@ public static class TrainingOptionsReader
             Steps = values.Get(TrainingArgs.Steps),
             BatchSize = values.Get(TrainingArgs.Batch),
             Seed = values.Get(TrainingArgs.Seed),
+            FirstPosition = values.Get(TrainingArgs.FirstPosition),
             Loss = loss ?? new LossSettings(),
         };
         return values.Get(TrainingArgs.LearningRate) is double rate ? options with { LearningRate = rate } : options;

@@ -84,10 +84,14 @@ public static class Losses
         return perPrompt.mean();
     }
 
-    /// <summary>‖θ‖₁ summed or averaged over all entries of the parameter tensor.</summary>
-    public static Tensor Minimality(Tensor parameters, L1Reduction reduction)
+    /// <summary>
+    /// ‖θ‖₁ summed, or averaged over the <paramref name="trainedCount"/> entries training moves (all entries when not given;
+    /// a positional method's entries before the first intervened position stay 0 and must not dilute the mean).
+    /// </summary>
+    public static Tensor Minimality(Tensor parameters, L1Reduction reduction, long? trainedCount = null)
     {
         using var abs = parameters.abs();
-        return reduction == L1Reduction.Sum ? abs.sum() : abs.mean();
+        if (reduction == L1Reduction.Sum) return abs.sum();
+        return trainedCount is long n && n != parameters.numel() ? abs.sum() / n : abs.mean();
     }
 }

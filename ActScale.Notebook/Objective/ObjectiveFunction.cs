@@ -45,7 +45,7 @@ public static class ObjectiveFunction
         var (logitDifference, faithfulnessPerRow) = RowTerms(model, hidden, correct, wrong, doubled);
         var effectiveness = Losses.Effectiveness(logitDifference, beta, settings.Margin);
         var faithfulness = faithfulnessPerRow.mean();
-        var l1 = Losses.Minimality(intervention.Parameters, settings.L1);
+        var l1 = Losses.Minimality(intervention.Parameters, settings.L1, intervention.ParameterCount);
         var loss = effectiveness + settings.LambdaF * faithfulness + settings.LambdaM * l1;
         return (loss, effectiveness, faithfulness, l1);
     }

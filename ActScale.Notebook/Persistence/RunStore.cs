@@ -75,7 +75,7 @@ public static class RunStore
             {
                 ["learning_rate"] = o.LearningRate, ["steps"] = o.Steps, ["batch_size"] = o.BatchSize, ["seed"] = o.Seed,
                 ["margin"] = o.Loss.Margin, ["lambda_f"] = o.Loss.LambdaF, ["lambda_m"] = o.Loss.LambdaM, ["l1"] = o.Loss.L1.ToString(),
-                ["report_every"] = o.ReportEvery,
+                ["report_every"] = o.ReportEvery, ["first_position"] = o.FirstPosition,
             },
             ["saved_utc"] = DateTime.UtcNow.ToString("O"),
         };
@@ -166,6 +166,7 @@ public static class RunStore
         {
             SiteKinds = kinds, LearningRate = D("learning_rate", d.LearningRate), Steps = I("steps", d.Steps), BatchSize = I("batch_size", d.BatchSize),
             Seed = I("seed", d.Seed), ReportEvery = I("report_every", d.ReportEvery),
+            FirstPosition = I("first_position", 0), // runs saved before FirstPosition existed intervened from position 0 on
             Loss = new LossSettings
             {
                 Margin = D("margin", d.Loss.Margin), LambdaF = D("lambda_f", d.Loss.LambdaF), LambdaM = D("lambda_m", d.Loss.LambdaM),

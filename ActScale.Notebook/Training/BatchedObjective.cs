@@ -43,7 +43,8 @@ internal static class BatchedObjective
         var effectiveness = stack(Enumerable.Range(0, k).Select(s =>
             Losses.Effectiveness(logitDifference.narrow(0, s * 2 * n, 2 * n), betaBlock, settings[s].Margin)));
         var faithfulness = faithfulnessPerRow.view(k, 2 * n).mean([1]);
-        var l1 = stack(Enumerable.Range(0, k).Select(s => Losses.Minimality(batch.Parameters[s], settings[s].L1)));
+        long trained = batch.Method.TrainedParameterCount(batch.Layout);
+        var l1 = stack(Enumerable.Range(0, k).Select(s => Losses.Minimality(batch.Parameters[s], settings[s].L1, trained)));
         var lambdaF = tensor(settings.Select(s => (float)s.LambdaF).ToArray(), device: device);
         var lambdaM = tensor(settings.Select(s => (float)s.LambdaM).ToArray(), device: device);
         var loss = effectiveness + lambdaF * faithfulness + lambdaM * l1;

@@ -24,10 +24,10 @@ public sealed record SettingProgress(int Setting, TrainingProgress Progress);
 /// </summary>
 public static class BatchedTrainer
 {
-    /// <summary>Whether two settings can train in one batch: the same method, sites, steps, learning rate, batch size and report interval.</summary>
+    /// <summary>Whether two settings can train in one batch: the same method, sites, steps, learning rate, batch size, report interval and first position.</summary>
     public static bool TrainTogether(TrainingOptions a, TrainingOptions b) =>
         a.Method == b.Method && a.SiteKinds.SequenceEqual(b.SiteKinds) && a.Steps == b.Steps && a.LearningRate == b.LearningRate
-        && a.BatchSize == b.BatchSize && a.ReportEvery == b.ReportEvery;
+        && a.BatchSize == b.BatchSize && a.ReportEvery == b.ReportEvery && a.FirstPosition == b.FirstPosition;
 
     /// <summary>
     /// Trains every setting of <paramref name="settings"/> (which must all <see cref="TrainTogether"/>) on <paramref name="task"/>;
@@ -45,7 +45,7 @@ public static class BatchedTrainer
         {
             options.Check();
             if (!TrainTogether(first, options))
-                throw new ArgumentException($"Settings trained together must share method, sites, steps, learning rate, batch size and report interval; " +
+                throw new ArgumentException($"Settings trained together must share method, sites, steps, learning rate, batch size, report interval and first position; " +
                     $"'{first}' and '{options}' differ. Train them in separate batches.");
         }
         Trainer.CheckTask(model, task, first);
@@ -68,7 +68,7 @@ public static class BatchedTrainer
         var scheduleOf = settings.Select(o => Array.IndexOf(seeds, o.Seed)).ToArray();
         var losses = settings.Select(o => o.Loss).ToArray();
 
-        var layout = InterventionLayout.For(first.SiteKinds, model.Config, task.PromptLength);
+        var layout = InterventionLayout.For(first.SiteKinds, model.Config, task.PromptLength, first.FirstPosition);
         using var stacked = new SettingBatch(first.Method, layout, k, device);
         var parameters = stacked.Parameters;
         using var optimizer = optim.Adam([parameters], first.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);

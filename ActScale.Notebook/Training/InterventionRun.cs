@@ -17,7 +17,8 @@ public sealed class InterventionRun : IDisposable
         IReadOnlyList<TrainingProgress>? history = null, int headCount = 1)
     {
         var method = options.Method;
-        Layout = new InterventionLayout(options.SiteKinds, layerCount, width, method.IsPositional ? promptLength : null, headCount);
+        Layout = new InterventionLayout(options.SiteKinds, layerCount, width, method.IsPositional ? promptLength : null, headCount,
+            options.FirstPosition);
         Intervention.CheckShape(method, Layout, parameters);
         Name = name; Options = options; ModelIdentity = modelIdentity;
         TokenLabels = tokenLabels; Parameters = parameters.DetachFromDisposeScope(); Cancelled = cancelled; StepsCompleted = stepsCompleted;
@@ -43,7 +44,8 @@ public sealed class InterventionRun : IDisposable
     public TimeSpan TrainingTime { get; }
     public IReadOnlyList<TrainingProgress> History { get; }
 
-    public long ParameterCount => Parameters.numel();
+    /// <summary>The parameters training moved (<see cref="InterventionMethod.TrainedParameterCount"/>): not those before the first position.</summary>
+    public long ParameterCount => Method.TrainedParameterCount(Layout);
 
     /// <summary>‖θ‖₁ summed over all parameters.</summary>
     public double L1()

@@ -8,7 +8,8 @@ namespace ActScale.Training;
 /// <summary>
 /// The parameters of K settings of one method and layout, trained together: one learnable tensor [K, ...the method's
 /// shape], starting at 0 (the identity). Its hooks read the batch as K equal blocks of rows, block k belonging to
-/// setting k, so one forward pass runs every setting on its own rows with its own parameters.
+/// setting k, so one forward pass runs every setting on its own rows with its own parameters. Positions before the
+/// layout's first position stay clean, as in <see cref="Intervention"/>.
 /// </summary>
 internal sealed class SettingBatch : IDisposable
 {
@@ -44,7 +45,7 @@ internal sealed class SettingBatch : IDisposable
         using var scope = NewDisposeScope();
         var perSetting = h.reshape(Count, -1, h.shape[1], h.shape[2]);
         var thetas = Parameters.select(1, site).select(1, layer);
-        return Method.ApplyStacked(thetas, perSetting, beta).reshape(h.shape).MoveToOuterDisposeScope();
+        return Layout.KeepLeadingPositions(h, Method.ApplyStacked(thetas, perSetting, beta).reshape(h.shape)).MoveToOuterDisposeScope();
     }
 
     public void Dispose() => Parameters.Dispose();

@@ -51,13 +51,15 @@ public static class Trainer
                 "Training", model.Device.ToString(), Math.Min(options.BatchSize, task.Train.Count));
     }
 
-    /// <summary>Throws unless <paramref name="task"/> was prepared for <paramref name="model"/> and fits the method's length rule.</summary>
+    /// <summary>Throws unless <paramref name="task"/> was prepared for <paramref name="model"/>, fits the method's length rule and has positions from the first intervened one on.</summary>
     internal static void CheckTask(LanguageModel model, PreparedTask task, TrainingOptions options)
     {
         if (task.ModelIdentity != model.Identity)
             throw new ArgumentException($"The task was prepared for model '{task.ModelIdentity}' but training uses '{model.Identity}'. Prepare it again for this model.");
+        var lengths = task.Splits.Values.SelectMany(s => s.Tokens).Select(t => t.Length).ToArray();
         if (options.Method.IsPositional)
-            PromptLayoutRule.Check(options.Method.Name, null, task.Splits.Values.SelectMany(s => s.Tokens).Select(t => t.Length), "the task");
+            PromptLayoutRule.Check(options.Method.Name, null, lengths, "the task");
+        options.CheckFirstPosition(lengths);
     }
 
     /// <summary>Marks <paramref name="model"/> as training until the result is disposed; refuses a second training on it meanwhile.</summary>
@@ -89,7 +91,7 @@ public static class Trainer
         int batch = Math.Min(options.BatchSize, train.Count);
         using var schedule = new MinibatchSchedule(train.Count, batch, options.Steps, options.Seed, device);
 
-        var layout = InterventionLayout.For(options.SiteKinds, model.Config, task.PromptLength);
+        var layout = InterventionLayout.For(options.SiteKinds, model.Config, task.PromptLength, options.FirstPosition);
         using var intervention = Intervention.Create(options.Method, layout, device);
         var parameters = intervention.Parameters;
         using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);

@@ -9,7 +9,7 @@ namespace ActScale.Training;
 /// ActivScalar; site kinds attn_out and mlp_out on every layer and position [paper]; Adam (β₁ 0.9, β₂ 0.999, ε 1e-8)
 /// at the method's default learning rate (<see cref="InterventionMethod.DefaultLearningRate"/>) for 200 steps on
 /// minibatches of 32 prompts (each run at β = +1 and β = −1); the loss weights of <see cref="LossSettings"/>; progress
-/// every 10 steps; seed 0. Set values by name: <c>new TrainingOptions { Steps = 50, Loss = new() { LambdaM = 0 } }</c>.
+/// every 10 steps; seed 0; positions from 1 on (the first token is left alone). Set values by name: <c>new TrainingOptions { Steps = 50, Loss = new() { LambdaM = 0 } }</c>.
 /// </summary>
 public sealed record TrainingOptions
 {
@@ -32,6 +32,13 @@ public sealed record TrainingOptions
     public int Seed { get; init; }
     public LossSettings Loss { get; init; } = new();
     public int ReportEvery { get; init; } = 10;
+
+    /// <summary>
+    /// Positions before this one are never intervened on, by any method. Default 1: position 0 carries huge-norm
+    /// activations that act as an attention sink, and scaling it perturbs every later position; leaving it out cost
+    /// nothing measurable on the shipped model (docs/method.md). Runs saved without it used 0.
+    /// </summary>
+    public int FirstPosition { get; init; } = 1;
 
     /// <summary>
     /// Adam moves each parameter by about the learning rate per step. Measured on the shipped model (CCC, 200 steps, 32
@@ -60,6 +67,12 @@ public sealed record TrainingOptions
 
     public static readonly SettingRange ReportEveryRange = new("ReportEvery", 1, int.MaxValue);
 
+    /// <summary>The upper limit is the prompt length, which the task sets: see <see cref="CheckFirstPosition"/>.</summary>
+    public static readonly SettingRange FirstPositionRange = new("FirstPosition", 0, double.PositiveInfinity)
+    {
+        Reason = "It is a token position: 0 intervenes on every position, 1 (the default) leaves the first token alone.",
+    };
+
     /// <summary>Throws when a value is out of range; the message names the property.</summary>
     public void Check()
     {
@@ -68,17 +81,27 @@ public sealed record TrainingOptions
         SeedRange.Check(Seed);
         CheckLearningRate(LearningRate);
         ReportEveryRange.Check(ReportEvery);
+        FirstPositionRange.Check(FirstPosition);
         foreach (var kind in SiteKinds)
             if (!Enum.IsDefined(kind))
                 throw new ArgumentException($"SiteKinds holds {(int)kind}, which is not a site kind; use {string.Join(", ", Enum.GetNames<SiteKind>().Select(n => "SiteKind." + n))}.");
         Loss.Check();
     }
 
+    /// <summary>Throws unless every prompt, of <paramref name="promptLengths"/> tokens, has a position at or after <see cref="FirstPosition"/> to intervene on.</summary>
+    public void CheckFirstPosition(IEnumerable<int> promptLengths)
+    {
+        int shortest = promptLengths.DefaultIfEmpty(int.MaxValue).Min();
+        if (FirstPosition >= shortest)
+            throw new ArgumentException($"FirstPosition {FirstPosition} leaves nothing to intervene on in the task's {shortest}-token prompts " +
+                $"(positions 0 to {shortest - 1}). Choose a first position from 0 to {shortest - 1} (--first-position), or use longer prompts.");
+    }
+
     /// <summary>The one range check of the learning rate, for options and for typed values.</summary>
     public static void CheckLearningRate(double rate) => LearningRateRange.Check(rate);
 
     public override string ToString() =>
-        $"{Method} sites=[{string.Join(",", SiteKinds.Select(Site.KindName))}] lr={LearningRate} steps={Steps} batch={BatchSize} seed={Seed} {Loss}";
+        $"{Method} sites=[{string.Join(",", SiteKinds.Select(Site.KindName))}] lr={LearningRate} steps={Steps} batch={BatchSize} seed={Seed} first={FirstPosition} {Loss}";
 }
 
 /// <summary>

@@ -35,7 +35,7 @@ public static class ProfileStep
             Console.WriteLine($"{shape} batch {batch}x{length}: Trainer step {run.TrainingTime.TotalMilliseconds / steps:F2} ms (mean of {steps})");
 
         var split = task.Train;
-        var layout = InterventionLayout.For(options.SiteKinds, model.Config, task.PromptLength);
+        var layout = InterventionLayout.For(options.SiteKinds, model.Config, task.PromptLength, options.FirstPosition);
         using var intervention = Intervention.Create(options.Method, layout, model.Device);
         using var optimizer = optim.Adam([intervention.Parameters], 0.01);
         using var rows = arange(batch, dtype: ScalarType.Int64);
