@@ -37,16 +37,18 @@ internal static class LibraryAccess
     /// <summary>
     /// ∂(mean logit difference)/∂α of an ActivScalar intervention at α = 0 on the default sites, flattened: the direction in
     /// which the model's own answer moves when each site is scaled. Splits that share a mechanism give parallel vectors.
+    /// Only the positions training scales count: the others' zeros would agree between any two splits.
     /// </summary>
     public static double[] MeanActivScalarGradient(LanguageModel model, PreparedSplit split, int promptLength)
     {
+        int first = new TrainingOptions().FirstPosition;
         using var intervention = Intervention.Create(InterventionMethod.ActivScalar,
-            new InterventionLayout(TrainingOptions.DefaultSiteKinds, model.Config.LayerCount, model.Config.Width, promptLength), model.Device);
+            new InterventionLayout(TrainingOptions.DefaultSiteKinds, model.Config.LayerCount, model.Config.Width, promptLength, FirstPosition: first), model.Device);
         var hooks = new HookSet();
         using var attached = intervention.Attach(hooks);
         SplitBatches.ForEach(model.Transformer, split, hooks, BatchSize,
             batch => (Losses.LogitDifference(batch.Logits, batch.Correct, batch.Wrong).sum() / split.Count).backward());
-        using var gradient = intervention.Parameters.grad!.detach().cpu().to_type(ScalarType.Float64).flatten();
+        using var gradient = intervention.Parameters.grad!.detach()[.., .., first..].cpu().to_type(ScalarType.Float64).flatten();
         return gradient.data<double>().ToArray();
     }
 }
