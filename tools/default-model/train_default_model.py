@@ -246,6 +246,8 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--init-seed", type=int, help="seed of the weights' initialisation alone (default: --seed, which "
+                    "also draws the corpus and its batches); separates the two sources of run-to-run variation")
     ap.add_argument("--layers", type=int, default=CFG["n_layer"])
     ap.add_argument("--width", type=int, default=CFG["n_embd"])
     ap.add_argument("--threads", type=int, default=1, help="1 measured faster than 2 on the shared 2-core CPU")
@@ -261,7 +263,6 @@ def main():
 
     t0 = time.time()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
     random.seed(args.seed)
     if not args.no_templates_json:
         C.write_templates_json()
@@ -275,6 +276,7 @@ def main():
     print(f"{len(batches)} batches ready ({time.time() - t0:.0f}s)", flush=True)
 
     device = torch.device(args.device)
+    torch.manual_seed(args.seed if args.init_seed is None else args.init_seed)
     model = SmallVocabGpt2(len(vocab_ids), CFG["vocab_size"] - len(vocab_ids)).to(device)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
