@@ -17,7 +17,11 @@ public class TopKRetentionTests(TinyModelFixture fixture) : IClassFixture<TinyMo
         using var run = Trainer.Train(model, task, new TrainingOptions { Method = InterventionMethod.ActivScalar, Steps = 6, BatchSize = 6, LearningRate = 0.1 });
         var ranked = TopKRetention.RankedSites(run);
         var magnitudes = run.Magnitudes();
-        Assert.Equal(magnitudes.Length, ranked.Count);
+        // Position 0 is left out by default: it is no site of the run.
+        Assert.Equal(1, run.Layout.FirstPosition);
+        Assert.Equal(run.ParameterCount, ranked.Count);
+        Assert.Equal(magnitudes.GetLength(0) * magnitudes.GetLength(1) * (magnitudes.GetLength(2) - 1), ranked.Count);
+        Assert.DoesNotContain(ranked, i => i[2] == 0);
         var values = ranked.Select(i => magnitudes[i[0], i[1], i[2]]).ToArray();
         Assert.Equal(values.OrderByDescending(v => v), values);
 

@@ -6,8 +6,8 @@ namespace ActScale.Localization;
 public sealed record MapAgreement(string RunName, string PatchName, double RankCorrelation, IReadOnlyList<(int K, int Shared)> TopKOverlap, int Sites);
 
 /// <summary>
-/// Compares a run's learned effect map with a patching map by magnitude: Spearman's rank correlation over every site
-/// (ties get their mean rank) and, for a few k, how many of the k largest sites the two maps share.
+/// Compares a run's learned effect map with a patching map by magnitude: Spearman's rank correlation over every site the
+/// run intervenes on (ties get their mean rank) and, for a few k, how many of the k largest sites the two maps share.
 /// </summary>
 public static class MapComparison
 {
@@ -21,8 +21,13 @@ public static class MapComparison
             throw new ArgumentException($"Run '{run.Name}' covers {string.Join(", ", run.SiteKinds.Select(Hooks.Site.KindName))} × {effect.GetLength(1)} layers × {effect.GetLength(2)} positions " +
                                         $"but patching map '{patch.Name}' covers {string.Join(", ", patch.SiteKinds.Select(Hooks.Site.KindName))} × {recovered.GetLength(1)} × {recovered.GetLength(2)}; " +
                                         "patch the same site kinds on prompts of the run's length.");
-        var a = effect.Cast<float>().Select(v => (double)Math.Abs(v)).ToArray();
-        var b = recovered.Cast<double>().Select(Math.Abs).ToArray();
+        // Positions the run never intervenes on would tie at 0 in its map and count against any patching map.
+        var cells = (from s in Enumerable.Range(0, effect.GetLength(0))
+                     from l in Enumerable.Range(0, effect.GetLength(1))
+                     from p in Enumerable.Range(run.Layout.FirstPosition, effect.GetLength(2) - run.Layout.FirstPosition)
+                     select (s, l, p)).ToArray();
+        var a = cells.Select(c => (double)Math.Abs(effect[c.s, c.l, c.p])).ToArray();
+        var b = cells.Select(c => Math.Abs(recovered[c.s, c.l, c.p])).ToArray();
         var overlap = (ks ?? [5, 10, 20]).Where(k => k <= a.Length).Select(k => (k, Top(a, k).Intersect(Top(b, k)).Count())).ToArray();
         return new MapAgreement(run.Name, patch.Name, Spearman(a, b), overlap, a.Length);
     }

@@ -54,7 +54,10 @@ public static class TopKRetention
     public static IReadOnlyList<int> DoublingCounts(int total) =>
         Enumerable.Range(0, 31).Select(i => 1 << i).TakeWhile(k => k < total).ToArray();
 
-    /// <summary>Site indices ([site kind, layer] or [site kind, layer, position]) by decreasing effect magnitude.</summary>
+    /// <summary>
+    /// Site indices ([site kind, layer] or [site kind, layer, position]) by decreasing effect magnitude; positions before
+    /// the run's first intervened one are not sites of it.
+    /// </summary>
     public static IReadOnlyList<long[]> RankedSites(InterventionRun run)
     {
         var m = run.Magnitudes();
@@ -63,7 +66,7 @@ public static class TopKRetention
             for (int l = 0; l < m.GetLength(1); l++)
             {
                 if (run.Method.IsPositional)
-                    for (int p = 0; p < m.GetLength(2); p++) sites.Add(([s, l, p], m[s, l, p]));
+                    for (int p = run.Layout.FirstPosition; p < m.GetLength(2); p++) sites.Add(([s, l, p], m[s, l, p]));
                 else
                     sites.Add(([s, l], Enumerable.Range(0, m.GetLength(2)).Max(c => m[s, l, c])));
             }
