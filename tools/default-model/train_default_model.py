@@ -16,8 +16,8 @@ Model: n_layer 3, n_embd 64, n_head 4, n_positions 64, MLP 256, gelu_new, pre-LN
 Training: seed 1, AdamW (lr 3e-3, betas 0.9/0.98, weight decay 0.05 on matrices), warm-up over the first 10%
   of steps (at most 300) then cosine decay to 10%, 4000 steps of 64 texts (padded, loss on every real next
   token), torch.set_num_threads(1) (one thread ran faster than two on the shared 2-core CPU).
-  Measured on the CPU: 293 s of training for 4000 steps with two trainings at once on the otherwise quiet 2-core
-  machine (0.07 s/step), 399 s at load 7, 1102 s at load 10-16; the acceptance test takes 4-10 minutes more.
+  Measured on the CPU (4000 steps): 108 s alone on the quiet 2-core machine (0.027 s/step), 293 s with two trainings
+  at once, 399 s at load 7, 1102 s at load 10-16; the acceptance test takes 2-10 minutes more.
   The SHIPPED model is this command's CPU run (seed 1, one thread): a retrain on this kind of CPU reproduces it bit
   for bit (the same model.safetensors sha256; checked 2026-11-25). The outcome of the recipe depends on the seed much
   more than on its knobs: of 19 CPU seeds screened, few steer IOI as well as seed 1 (data/models/actscale-capitals-ioi/
