@@ -17,11 +17,11 @@ internal static class LibraryAccess
 {
     private const int BatchSize = 64;
 
-    /// <summary>Trains <paramref name="method"/> with ActScale's default options (as `#!actscale train --method` does) unless <paramref name="budget"/> overrides steps or learning rate.</summary>
+    /// <summary>Trains <paramref name="method"/> with ActScale's default options (as `#!actscale train --method` does) unless <paramref name="budget"/> overrides steps, learning rate or seed.</summary>
     public static InterventionRun Train(LanguageModel model, PreparedTask task, InterventionMethod method, SteeringBudget budget)
     {
         var options = new TrainingOptions { Method = method };
-        options = options with { Steps = budget.Steps ?? options.Steps, LearningRate = budget.LearningRate ?? options.LearningRate };
+        options = options with { Steps = budget.Steps ?? options.Steps, LearningRate = budget.LearningRate ?? options.LearningRate, Seed = budget.Seed ?? options.Seed };
         return Trainer.Train(model, task, options, method.ToString());
     }
 

@@ -9,7 +9,7 @@ using ActScale.Tasks;
 using static TorchSharp.torch;
 
 // The default model's acceptance test (thresholds from issue 13). Usage: dotnet run --project tools/acceptance -c Release
-// [-- [MODEL_FOLDER] [--steps N] [--lr X] [--split-seeds 101,202]]. Prints every measurement and exits 1 when any check
+// [-- [MODEL_FOLDER] [--steps N] [--lr X] [--seed S] [--split-seeds 101,202]]. Prints every measurement and exits 1 when any check
 // fails. Steering runs through ActScale itself, with its default training options unless --steps / --lr are given. Besides
 // the generators' split it redraws held-out countries and names with each --split-seeds seed (default 101): a model chosen
 // among candidates with the default splits is then confirmed on splits that played no part in choosing it.
