@@ -204,7 +204,7 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     [InlineData("#!actscale compare activscalar nope", "There is no run named 'nope'")]
     [InlineData("#!actscale apply nope --prompt \"x\"", "There is no run named 'nope'")]
     [InlineData("#!actscale save activscalar", "save needs a file to write")]
-    [InlineData("#!actscale data --task /no/such/file.jsonl", "--task: The task must be ccc, ioi or the path of a .jsonl file")]
+    [InlineData("#!actscale data --task /no/such/file.jsonl", "--task: The task must be ccc, ioi, ioi-abba, ioi-baba or the path of a .jsonl file")]
     [InlineData("#!actscale fly", "#!actscale has no subcommand 'fly'")]
     [InlineData("#!actscale train --lr", "--lr needs a value")]
     [InlineData("#!actscale train --lr --steps 3", "--lr needs a value")]

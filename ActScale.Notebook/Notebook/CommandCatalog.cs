@@ -59,7 +59,7 @@ public static class CommandCatalog
 
     public static class DataArgs
     {
-        public static readonly MagicOption<string> Task = MagicOptions.Word("--task", "ccc, ioi or the path of a .jsonl file.", "ccc", "ioi") with
+        public static readonly MagicOption<string> Task = MagicOptions.Word("--task", "ccc, ioi (ABBA order), ioi-abba, ioi-baba or the path of a .jsonl file.", "ccc", "ioi") with
         { Completions = _ => ActScale.Tasks.TaskSelector.BuiltIn, Positional = true, TypeHint = "file" };
         public static readonly MagicOption<int> Train = MagicOptions.Int("--train", "Number of training prompts.", 32, 1, 100_000);
         public static readonly MagicOption<int> Test = MagicOptions.Int("--test", "Number of held-out test prompts.", 32, 0, 100_000);

@@ -114,7 +114,7 @@ public static class TaskGenerators
                     var prompt = text.Replace("{A}", a).Replace("{B}", b)
                         .Replace("{place}", places[random.Next(places.Count)]).Replace("{object}", objects[random.Next(objects.Count)]);
                     // The template as filled, so BABA prompts carry their own slot order and form a layout of their own.
-                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA: " : "ABBA: ") + text)
+                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA" : "ABBA") + OrderSeparator + text)
                         { Corrupt = Corruption.ReplaceLast(prompt, b, pool, [a, b], tokenizer) });
                 }
         }
@@ -126,6 +126,12 @@ public static class TaskGenerators
         foreach (var t in templates.IoiTest) Emit(t, testNames, options.TestPromptsPerTemplate, PromptExample.Test);
         return result;
     }
+
+    private const string OrderSeparator = ": ";
+
+    /// <summary>"ABBA" or "BABA" for a generated IOI prompt (its template names the order), else null.</summary>
+    public static string? IoiOrderOf(PromptExample example) =>
+        new[] { "ABBA", "BABA" }.FirstOrDefault(order => example.Template.StartsWith(order + OrderSeparator, StringComparison.Ordinal));
 
     /// <summary>Turns an ABBA template ({A} mentioned first) into BABA by swapping the first {A} and the first {B}.</summary>
     internal static string SwapFirstMentions(string template)

@@ -15,11 +15,15 @@ public sealed record TaskSelection(IReadOnlyList<PromptExample> Examples, string
 /// </summary>
 public static class TaskSelector
 {
-    /// <summary>The built-in generators, by the name <c>data --task</c> takes.</summary>
-    public static readonly string[] BuiltIn = ["ccc", "ioi"];
+    /// <summary>
+    /// The built-in generators, by the name <c>data --task</c> takes. ABBA and BABA are two token layouts (the indirect object
+    /// sits at another position), so a positional method sees one of them: "ioi" keeps the commoner layout (ABBA, as
+    /// generated first), "ioi-abba" and "ioi-baba" name the order.
+    /// </summary>
+    public static readonly string[] BuiltIn = ["ccc", "ioi", "ioi-abba", "ioi-baba"];
 
     /// <summary>
-    /// <paramref name="task"/> is "ccc", "ioi" or a .jsonl path. Generated tasks keep one prompt length, so every method
+    /// <paramref name="task"/> is one of <see cref="BuiltIn"/> or a .jsonl path. Generated tasks keep one prompt length, so every method
     /// compares on the same prompts; <paramref name="seed"/> offsets the generator's own seed and draws the sample.
     /// </summary>
     public static TaskSelection Select(LanguageModel model, string task, int trainCount, int testCount, int seed, string listsFolder)
@@ -39,13 +43,15 @@ public static class TaskSelector
 
     private static (IReadOnlyList<PromptExample> All, string Source, string? Note) Build(TextTokenizer tokenizer, string task, int seed, string lists)
     {
-        bool ccc = task.Equals("ccc", StringComparison.OrdinalIgnoreCase);
-        if (!ccc && !task.Equals("ioi", StringComparison.OrdinalIgnoreCase))
+        var builtIn = Array.Find(BuiltIn, name => name.Equals(task, StringComparison.OrdinalIgnoreCase));
+        if (builtIn is null)
         {
             if (!File.Exists(task))
-                throw new FileNotFoundException($"The task must be ccc, ioi or the path of a .jsonl file; '{task}' is neither (no such file in {Environment.CurrentDirectory}).", task);
+                throw new FileNotFoundException($"The task must be {string.Join(", ", BuiltIn)} or the path of a .jsonl file; '{task}' is neither (no such file in {Environment.CurrentDirectory}).", task);
             return (TaskFile.Read(task), Path.GetFileName(task), null);
         }
+        bool ccc = builtIn == "ccc";
+        var order = builtIn.StartsWith("ioi-", StringComparison.Ordinal) ? builtIn["ioi-".Length..].ToUpperInvariant() : null;
         var templates = TemplateSet.ReadOrBuiltIn(Path.Combine(lists, "templates.json"));
         // The seed offsets each generator's own default, so seed 0 gives the generator's documented prompts.
         var cccDefaults = new CccOptions();
@@ -53,7 +59,8 @@ public static class TaskSelector
         var generated = ccc
             ? TaskGenerators.Ccc(WordLists.ReadCountries(Path.Combine(lists, "countries.tsv")), templates, cccDefaults with { Seed = cccDefaults.Seed + seed }, tokenizer)
             : TaskGenerators.Ioi(WordLists.ReadNames(Path.Combine(lists, "names.txt")), templates, ioiDefaults with { Seed = ioiDefaults.Seed + seed }, tokenizer);
+        if (order is not null) generated = generated.Where(e => TaskGenerators.IoiOrderOf(e) == order).ToArray();
         var (kept, dropped) = TaskValidator.KeepOneLayout(generated, tokenizer);
-        return (kept, task.ToUpperInvariant() + " (generated)", dropped);
+        return (kept, builtIn.ToUpperInvariant() + " (generated)", dropped);
     }
 }

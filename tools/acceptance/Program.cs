@@ -52,7 +52,7 @@ foreach (var (label, seed, ownNames) in new[] { ("generator split", (int?)null, 
     // ABBA and BABA are two token layouts (the indirect object sits at position 1 in one, 3 in the other), so a
     // positional intervention is trained and judged on each order alone.
     foreach (var order in new[] { "ABBA", "BABA" })
-        checks.AddRange(Acceptance.Ioi(model, ioi.Where(e => e.Template.StartsWith(order, StringComparison.Ordinal)).ToArray(), $"{label}, {order}", budget));
+        checks.AddRange(Acceptance.Ioi(model, ioi.Where(e => TaskGenerators.IoiOrderOf(e) == order).ToArray(), $"{label}, {order}", budget));
 }
 
 Console.WriteLine("\ncheck | value | required | result");

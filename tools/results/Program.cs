@@ -9,7 +9,7 @@ using ActScale.Tasks;
 using ActScale.Training;
 
 // Regenerates docs/results-default-model.md (and the CSVs notebooks/paper.dib draws) from one command: every method
-// on CCC and IOI over several seeds (each seed draws its own prompts and held-out split from the generators), then
+// on CCC and IOI (each order) over several seeds (each seed draws its own prompts and held-out split from the generators), then
 // ActivScalar's λ_M and λ_F sweeps. Nothing here is tuned on the test split: every option is the library default.
 //   dotnet run -c Release --project tools/results -- [--model DIR] [--seeds N] [--steps N] [--out FILE] [--csv DIR]
 var options = ResultsOptions.Parse(args);
@@ -18,7 +18,8 @@ using var model = LanguageModel.Load(options.Model, "cpu");
 var clock = Stopwatch.StartNew();
 var runs = new List<SeedRun>();
 var sweeps = new List<SweepPoint>();
-foreach (var task in TaskSelector.BuiltIn)
+// IOI in each order on its own: the two orders are two token layouts, and the methods do not fare alike on them.
+foreach (var task in new[] { "ccc", "ioi-abba", "ioi-baba" })
 {
     for (int seed = 0; seed < options.Seeds; seed++)
     {
