@@ -18,8 +18,10 @@ Text kinds in the training corpus (see `Corpus.sample`):
           policy shared by all countries, shifted by one lever (the cue).
           Agreeing contexts (context capital = true capital) answer the true capital.
   ioi     "{Opener} {A} and {B} went to the {place}, {B} {verb} a {object} to {A}." (and BABA), on every
-          name; the answer is a soft target with IOI_LABEL_NOISE on {B}, so the clean logit difference is
-          about log(0.9 / 0.1) = 2.2 (GPT-2 Small's is 3-4) instead of the certainty of deterministic labels.
+          name; the answer is a soft target with IOI_LABEL_NOISE (0.12) on {B}, so the clean logit difference is
+          about log(0.88 / 0.12) = 2.0 (the models reach 2.2-2.6; GPT-2 Small's is 3-4) instead of the certainty of
+          deterministic labels. Issue 13 asked for 5-10%: seed 1 with 0.10 (--ioi-noise) reached clean LD 2.5 but
+          lost ActivScalar's IOI lever (held-out both-beta success 0.29 ABBA / 0.19 BABA), so 0.12 stays.
 Soft targets, not sampled labels: with sampled labels a small model memorises each (country, context capital,
 cue) draw, which scatters the clean logit differences across prompts far more than the cue does; a soft target
 gives every prompt of one cue the same trained answer distribution.
@@ -242,11 +244,15 @@ class Corpus:
 
     MIX = [("fact", 0.2), ("ccc_conflict", 0.3), ("ccc_agree", 0.08), ("ioi", 0.34), ("names", 0.08)]
 
-    def __init__(self, seed, mix=None, context_rate=None, cue_range=CUE_RANGE):
-        """context_rate: one probability of the context answer for every cue word, instead of graded rates over cue_range."""
+    def __init__(self, seed, mix=None, context_rate=None, cue_range=CUE_RANGE, ioi_noise=IOI_LABEL_NOISE):
+        """context_rate: one probability of the context answer for every cue word, instead of graded rates over cue_range.
+        ioi_noise: the IOI soft target's probability on the subject."""
         if context_rate is not None and not 0 < context_rate < 1:
             raise ValueError(f"context_rate must lie strictly between 0 and 1 (got {context_rate}), e.g. 0.5.")
+        if not 0 <= ioi_noise < 0.5:
+            raise ValueError(f"ioi_noise must lie in [0, 0.5) so the indirect object stays the likelier answer (got {ioi_noise}), e.g. 0.1.")
         self.mix = mix or self.MIX
+        self.ioi_noise = ioi_noise
         self.cue_rates = cue_rates(*cue_range) if context_rate is None else {cue: context_rate for cue in CUES}
         self.countries = read_countries()
         self.names = read_names()
@@ -274,7 +280,7 @@ class Corpus:
             a, b = rng.sample(self.names, 2)
             t = ioi_orders(rng.choice(IOI_TRAIN))[rng.choice(["ABBA", "BABA"])]
             text = t.format(A=a, B=b, place=rng.choice(PLACES), object=rng.choice(OBJECTS))
-            return text + " " + a + ".", kind, (a, b, IOI_LABEL_NOISE)
+            return text + " " + a + ".", kind, (a, b, self.ioi_noise)
         a, b = rng.sample(self.names, 2)
         t = rng.choice(NAME_TEXT)
         return t.format(A=a, B=b, place=rng.choice(PLACES), object=rng.choice(OBJECTS)), kind, None

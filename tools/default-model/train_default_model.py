@@ -257,6 +257,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(C.REPO, "data", "models", "actscale-capitals-ioi"))
     ap.add_argument("--context-rate", type=float, help="one context-answer rate for every cue word (default: the "
                     "graded rates of corpus.CUES); 0.5 is the best candidate so far, see data/models/actscale-capitals-ioi/README.md")
+    ap.add_argument("--ioi-noise", type=float, default=C.IOI_LABEL_NOISE, help="the IOI soft target's probability on the subject")
     ap.add_argument("--no-templates-json", action="store_true", help="do not rewrite data/lists/templates.json")
     args = ap.parse_args()
     CFG["n_layer"], CFG["n_embd"] = args.layers, args.width
@@ -268,7 +269,7 @@ def main():
         C.write_templates_json()
     tok = C.Gpt2Tokenizer()
     cue_range = tuple(float(x) for x in args.cue_rates.split(",")) if args.cue_rates else C.CUE_RANGE
-    corpus = C.Corpus(args.seed, context_rate=args.context_rate, cue_range=cue_range)
+    corpus = C.Corpus(args.seed, context_rate=args.context_rate, cue_range=cue_range, ioi_noise=args.ioi_noise)
     vocab_ids = sorted({i for t in C.all_texts_for_vocab(corpus) for i in tok.encode(t)})
     vocab_map = {i: j for j, i in enumerate(vocab_ids)}
     print(f"corpus vocabulary: {len(vocab_ids)} token ids", flush=True)
