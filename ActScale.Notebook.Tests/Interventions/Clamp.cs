@@ -6,6 +6,9 @@ namespace ActScale.Tests.Interventions;
 /// <summary>
 /// A fourth method that exists only in the tests, to prove a method is one class: h̃ = h − β·θ·(h − clamp(h, −1, 1)),
 /// one weight θ per (site kind, layer). θ = 0 is the identity; at θ = β = 1 the activation is clamped to [−1, 1].
+/// It derives from <see cref="InterventionMethod"/> directly, not from the tests' <see cref="Support.ScalingTestMethod"/>
+/// whose shape it shares, because it is the worked example of docs/architecture.md's "add an intervention": it must be
+/// the one class a user would write.
 /// </summary>
 public sealed class Clamp : InterventionMethod
 {

@@ -1,9 +1,6 @@
 using ActScale.Evaluation;
-using ActScale.Interventions;
 using ActScale.Localization;
-using ActScale.Objective;
 using ActScale.Tests.Support;
-using ActScale.Training;
 
 namespace ActScale.Tests.Localization;
 
@@ -14,8 +11,8 @@ public class BetaCurveTests(TinyModelFixture fixture) : IClassFixture<TinyModelF
     public void PointsAtPlusMinusOneMatchTheEvaluatorAndZeroIsTheCleanModel()
     {
         var model = fixture.Model;
-        using var task = PreparedTask.Prepare(model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
-        using var run = Trainer.Train(model, task, new TrainingOptions { Method = InterventionMethod.ActivScalar, Steps = 4, BatchSize = 6, LearningRate = 0.1 });
+        using var trained = new TinyActivScalarRun(model, steps: 4);
+        var (task, run) = (trained.Task, trained.Run);
         var points = BetaCurve.Measure(model, run, task, [-1, 1, 2], ["train", "test"]);
         Assert.Equal([-1.0, 0, 1, 2, -1, 0, 1, 2], points.Select(p => p.Beta));
         var metrics = Evaluator.Evaluate(model, run, task);

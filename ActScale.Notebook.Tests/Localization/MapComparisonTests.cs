@@ -1,8 +1,5 @@
-using ActScale.Interventions;
 using ActScale.Localization;
-using ActScale.Objective;
 using ActScale.Tests.Support;
-using ActScale.Training;
 
 namespace ActScale.Tests.Localization;
 
@@ -12,9 +9,8 @@ public class MapComparisonTests(TinyModelFixture fixture) : IClassFixture<TinyMo
     [Fact]
     public void PositionsBeforeTheFirstIntervenedOneAreLeftOutOfTheComparison()
     {
-        var model = fixture.Model;
-        using var task = PreparedTask.Prepare(model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
-        using var run = Trainer.Train(model, task, new TrainingOptions { Method = InterventionMethod.ActivScalar, Steps = 6, BatchSize = 6, LearningRate = 0.1 });
+        using var trained = new TinyActivScalarRun(fixture.Model, steps: 6);
+        var run = trained.Run;
         var effect = run.Magnitudes();
         // A patching map that ranks the run's sites as the run does, and calls position 0 the most important of all.
         var recovered = new double[effect.GetLength(0), effect.GetLength(1), effect.GetLength(2)];

@@ -1,8 +1,5 @@
-using ActScale.Interventions;
 using ActScale.Localization;
-using ActScale.Objective;
 using ActScale.Tests.Support;
-using ActScale.Training;
 
 namespace ActScale.Tests.Localization;
 
@@ -13,8 +10,8 @@ public class TopKRetentionTests(TinyModelFixture fixture) : IClassFixture<TinyMo
     public void KeepingEverySiteIsTheFullRunAndFewerSitesRankByMagnitude()
     {
         var model = fixture.Model;
-        using var task = PreparedTask.Prepare(model, TinyModelFixture.SameLengthTask(), samePromptLength: true);
-        using var run = Trainer.Train(model, task, new TrainingOptions { Method = InterventionMethod.ActivScalar, Steps = 6, BatchSize = 6, LearningRate = 0.1 });
+        using var trained = new TinyActivScalarRun(model, steps: 6);
+        var (task, run) = (trained.Task, trained.Run);
         var ranked = TopKRetention.RankedSites(run);
         var magnitudes = run.Magnitudes();
         // Position 0 is left out by default: it is no site of the run.

@@ -50,6 +50,14 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     private readonly TrainedSession _session = session;
     private NotebookKernel Kernel => _session.Kernel;
 
+    /// <summary>Submits <paramref name="code"/> to the shared kernel and checks that it succeeds and shows every fragment.</summary>
+    private async Task AssertDisplays(string code, params string[] fragments)
+    {
+        var result = await Kernel.SubmitAsync(code);
+        Assert.True(result.Succeeded, result.ToString());
+        foreach (var fragment in fragments) Assert.Contains(fragment, result.AllHtml);
+    }
+
     [Fact]
     public void Extension_registers_the_actscale_directive_with_its_subcommands()
     {
@@ -144,13 +152,8 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     }
 
     [Fact]
-    public async Task A_run_heatmap_computed_in_csharp_displays_as_the_plot()
-    {
-        var result = await Kernel.SubmitAsync("runs[\"activscalar\"].Heatmap()");
-        Assert.True(result.Succeeded, result.ToString());
-        Assert.Contains("Plotly.newPlot", result.AllHtml);
-        Assert.Contains("\"type\":\"heatmap\"", result.AllHtml);
-    }
+    public Task A_run_heatmap_computed_in_csharp_displays_as_the_plot() =>
+        AssertDisplays("runs[\"activscalar\"].Heatmap()", "Plotly.newPlot", "\"type\":\"heatmap\"");
 
     [Fact]
     public async Task A_sweep_plots_its_trade_offs_and_its_result_displays_the_same_charts()
@@ -179,20 +182,13 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     }
 
     [Fact]
-    public async Task A_top_token_comparison_computed_in_csharp_displays_as_the_apply_table()
-    {
-        var result = await Kernel.SubmitAsync("ActScale.Evaluation.Reapply.TopTokens(model, runs[\"dyn\"].Run, \"The capital of France is\", 3, 1.0)");
-        Assert.True(result.Succeeded, result.ToString());
-        Assert.Contains("<div class=\"actscale-apply\">Applied at β = 1", result.AllHtml);
-    }
+    public Task A_top_token_comparison_computed_in_csharp_displays_as_the_apply_table() =>
+        AssertDisplays("ActScale.Evaluation.Reapply.TopTokens(model, runs[\"dyn\"].Run, \"The capital of France is\", 3, 1.0)",
+            "<div class=\"actscale-apply\">Applied at β = 1");
 
     [Fact]
-    public async Task Apply_shows_top_tokens_before_and_after()
-    {
-        var result = await Kernel.SubmitAsync("#!actscale apply dyn --prompt \"The capital of France is\" --top 3");
-        Assert.True(result.Succeeded, result.ToString());
-        Assert.Contains("actscale-apply", result.AllHtml);
-    }
+    public Task Apply_shows_top_tokens_before_and_after() =>
+        AssertDisplays("#!actscale apply dyn --prompt \"The capital of France is\" --top 3", "actscale-apply");
 
     [Theory]
     [InlineData("#!actscale train --lr abc", "--lr needs a number, not 'abc'")]
@@ -226,13 +222,7 @@ public sealed class MagicCommandTests(ITestOutputHelper output, MagicCommandTest
     }
 
     [Fact]
-    public async Task Help_lists_every_subcommand_and_option_help_works()
-    {
-        var result = await Kernel.SubmitAsync("#!actscale train --help");
-        Assert.True(result.Succeeded, result.ToString());
-        Assert.Contains("--lambda-m", result.AllHtml);
-        Assert.Contains("--lr", result.AllHtml);
-    }
+    public Task Help_lists_every_subcommand_and_option_help_works() => AssertDisplays("#!actscale train --help", "--lambda-m", "--lr");
 
     [Fact]
     public async Task Completions_offer_methods_and_run_names()

@@ -174,21 +174,8 @@ public class BatchedTrainerTests(TinyModelFixture fixture, ITestOutputHelper out
     }
 
     /// <summary>A scalar per (site, layer) whose activations turn to NaN once |θ| passes 0.5; it uses the one-by-one stacked apply.</summary>
-    private sealed class BreaksAboveHalf : InterventionMethod
+    private sealed class BreaksAboveHalf() : ScalingTestMethod("BreaksAboveHalf", "h·(1 + β·θ), NaN for |θ| > 0.5", "scalar")
     {
-        public override string Name => "BreaksAboveHalf";
-        public override string Summary => "h·(1 + β·θ), NaN for |θ| > 0.5";
-        public override bool IsPositional => false;
-        public override HeatmapStyle Heatmap { get; } = new("θ", Diverging: true, ["θ"], "scalar");
-
-        protected override long[] Shape(InterventionLayout layout) => [layout.SiteKinds.Count, layout.LayerCount, 1];
-
-        public override Tensor Apply(Tensor theta, Tensor h, Tensor beta)
-        {
-            using var scope = NewDisposeScope();
-            return (h * (beta * theta + 1).masked_fill(theta.abs().gt(0.5), float.NaN)).MoveToOuterDisposeScope();
-        }
-
-        public override Tensor Effect(Tensor parameters) => parameters.alias();
+        protected override Tensor Factor(Tensor theta, Tensor beta) => (beta * theta + 1).masked_fill(theta.abs().gt(0.5), float.NaN);
     }
 }

@@ -18,7 +18,7 @@ public sealed class GptNeoXArchitecture : IArchitecture
         int heads = ModelConfig.Int(raw, configPath, "num_attention_heads");
         if (width % heads != 0)
             throw new InvalidDataException($"'{configPath}' has hidden_size {width}, not a multiple of its {heads} heads.");
-        _ = RopeFrequencies.Compute(RotaryWidth(raw, width / heads), RopeTheta(raw), raw["rope_scaling"] as JsonObject, configPath);
+        Rotary(raw, width / heads).Check(configPath);
         return new ModelConfig(
             "gpt_neox",
             ModelConfig.Int(raw, configPath, "num_hidden_layers"),
@@ -31,12 +31,10 @@ public sealed class GptNeoXArchitecture : IArchitecture
             raw);
     }
 
-    private static double RopeTheta(JsonObject raw) =>
-        ModelConfig.OptionalDouble(raw, "rotary_emb_base") ?? ModelConfig.OptionalDouble(raw, "rope_theta") ?? 10000.0;
-
-    /// <summary>HF: rotary_ndims = int(head_size · rotary_pct).</summary>
-    private static int RotaryWidth(JsonObject raw, int headDim) =>
-        (int)(headDim * (ModelConfig.OptionalDouble(raw, "rotary_pct") ?? ModelConfig.OptionalDouble(raw, "partial_rotary_factor") ?? 0.25));
+    /// <summary>HF: rotary_ndims = int(head_size · rotary_pct); θ is rotary_emb_base.</summary>
+    private static RotarySettings Rotary(JsonObject raw, int headDim) => RotarySettings.Read(raw,
+        (int)(headDim * (ModelConfig.OptionalDouble(raw, "rotary_pct") ?? ModelConfig.OptionalDouble(raw, "partial_rotary_factor") ?? 0.25)),
+        ModelConfig.OptionalDouble(raw, "rotary_emb_base") ?? ModelConfig.OptionalDouble(raw, "rope_theta") ?? 10000.0);
 
     public TransformerModel Build(ModelConfig config, WeightTable weights, Device device, ScalarType dtype)
     {
@@ -69,8 +67,7 @@ public sealed class GptNeoXArchitecture : IArchitecture
 
         var tokenEmbedding = weights.Take(Name("embed_in.weight"), config.VocabularySize, d);
         var activation = Activations.Named(config.Activation);
-        var rotary = new RotaryEmbedding(
-            RopeFrequencies.Compute(RotaryWidth(raw, hd), RopeTheta(raw), raw["rope_scaling"] as JsonObject, "config.json"), device, dtype);
+        var rotary = Rotary(raw, hd).Embedding(device, dtype);
 
         var blocks = new List<DecoderBlock>();
         for (int l = 0; l < config.LayerCount; l++)

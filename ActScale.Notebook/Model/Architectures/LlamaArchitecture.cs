@@ -37,7 +37,7 @@ public sealed class LlamaArchitecture : IArchitecture
         }
 
         // Rope settings are read here so a config ActScale cannot run fails before any weight is read.
-        _ = RopeFrequencies.Compute(RotaryWidth(raw, headDim), RopeTheta(raw), raw["rope_scaling"] as JsonObject, configPath);
+        Rotary(raw, headDim).Check(configPath);
 
         return new ModelConfig(
             modelType,
@@ -56,10 +56,9 @@ public sealed class LlamaArchitecture : IArchitecture
         };
     }
 
-    private static double RopeTheta(JsonObject raw) => ModelConfig.OptionalDouble(raw, "rope_theta") ?? 10000.0;
-
-    private static int RotaryWidth(JsonObject raw, int headDim) =>
-        (int)(headDim * (ModelConfig.OptionalDouble(raw, "partial_rotary_factor") ?? 1.0));
+    private static RotarySettings Rotary(JsonObject raw, int headDim) => RotarySettings.Read(raw,
+        (int)(headDim * (ModelConfig.OptionalDouble(raw, "partial_rotary_factor") ?? 1.0)),
+        ModelConfig.OptionalDouble(raw, "rope_theta") ?? 10000.0);
 
     public TransformerModel Build(ModelConfig config, WeightTable weights, Device device, ScalarType dtype)
     {
@@ -78,8 +77,7 @@ public sealed class LlamaArchitecture : IArchitecture
 
         var tokenEmbedding = weights.Take(Name("embed_tokens.weight"), config.VocabularySize, d);
         var activation = Activations.Named(config.Activation);
-        var rotary = new RotaryEmbedding(
-            RopeFrequencies.Compute(RotaryWidth(raw, hd), RopeTheta(raw), raw["rope_scaling"] as JsonObject, "config.json"), device, dtype);
+        var rotary = Rotary(raw, hd).Embedding(device, dtype);
 
         var blocks = new List<DecoderBlock>();
         for (int l = 0; l < config.LayerCount; l++)
