@@ -120,6 +120,28 @@ public class BatchedTrainerTests(TinyModelFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public void EachSettingIsChargedItsShareOfTheBatchTime()
+    {
+        using var task = Task();
+        var settings = Settings(InterventionMethod.ActivScalar, TrainingOptions.DefaultSiteKinds);
+        var runs = BatchedTrainer.Train(_model, task, settings).Select(o => o.Run!).ToArray();
+        try
+        {
+            // Reports carry the batch's whole elapsed time; the clock stops right after the last one, so the whole time
+            // (the share times K, to the tick each division rounds) is at least the last report's, and the share well under it.
+            var share = runs[0].TrainingTime;
+            var lastReport = runs[0].History[^1].Elapsed;
+            Assert.All(runs, run => Assert.Equal(share, run.TrainingTime));
+            Assert.InRange(share * settings.Length, lastReport - TimeSpan.FromTicks(settings.Length), TimeSpan.MaxValue);
+            Assert.True(share < lastReport, $"share {share} of a batch whose last report came at {lastReport}");
+        }
+        finally
+        {
+            foreach (var run in runs) run.Dispose();
+        }
+    }
+
+    [Fact]
     public void RepeatedBatchedTrainingLeaksNoTensors()
     {
         using var task = Task();

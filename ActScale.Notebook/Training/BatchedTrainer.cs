@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ActScale.Interventions;
 using ActScale.Model;
 using ActScale.Objective;
@@ -70,68 +69,48 @@ public static class BatchedTrainer
 
         var layout = InterventionLayout.For(first.SiteKinds, model.Config, task.PromptLength, first.FirstPosition);
         using var stacked = new SettingBatch(first.Method, layout, k, device);
-        var parameters = stacked.Parameters;
-        using var optimizer = optim.Adam([parameters], first.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
-        var best = parameters.detach().clone();
-        var lastGood = parameters.detach().clone();
-        var bestLoss = full(k, double.PositiveInfinity, ScalarType.Float32, device);
-        var perSetting = new long[] { k }.Concat(Enumerable.Repeat(1L, (int)parameters.dim() - 1)).ToArray(); // [K, 1, 1, ...] broadcasts a flag per setting
+        using var loop = new TrainingLoop(stacked.Parameters, settingShape: [k], first.LearningRate);
         var histories = settings.Select(_ => new List<TrainingProgress>()).ToArray();
         var diverged = new TrainingDivergedException?[k];
-        var clock = Stopwatch.StartNew();
         // The clean side of the faithfulness term depends only on the prompts: one reference for every setting, counted in the time.
         using var reference = new SplitReference(model.Transformer, train, batch);
-        int step = 0;
-        bool cancelled = false;
 
         InterventionRun Snapshot(int s, Tensor values, bool wasCancelled) => new(names[s], settings[s], model.Identity, layout.LayerCount,
-            layout.Width, task.PromptLength, task.TokenLabels, values[s].detach().clone().DetachFromDisposeScope(), wasCancelled, step,
-            clock.Elapsed / k, histories[s].ToArray(), layout.HeadCount);
+            layout.Width, task.PromptLength, task.TokenLabels, values[s].detach().clone().DetachFromDisposeScope(), wasCancelled, loop.Step,
+            loop.Elapsed / k, histories[s].ToArray(), layout.HeadCount);
+
+        StepLoss Objective(int step)
+        {
+            var rows = schedules.Select(s => s.Rows(step)).ToArray();
+            var (loss, effectiveness, faithfulness, l1) = BatchedObjective.Compute(model.Transformer, stacked, train, rows, scheduleOf, reference, losses);
+            return new StepLoss(loss.sum(), loss, effectiveness, faithfulness, l1);
+        }
 
         try
         {
-            while (step < steps && diverged.Any(d => d is null))
-            {
-                if (cancellation.IsCancellationRequested) { cancelled = true; break; }
-                using var scope = NewDisposeScope();
-                var rows = schedules.Select(s => s.Rows(step)).ToArray();
-                var (loss, effectiveness, faithfulness, l1) = BatchedObjective.Compute(model.Transformer, stacked, train, rows, scheduleOf, reference, losses);
-                optimizer.zero_grad();
-                loss.sum().backward();
-                using (no_grad())
-                {
-                    var finite = loss.isfinite().logical_and(parameters.isfinite().flatten(1).all(1));
-                    var improved = loss.lt(bestLoss).logical_and(finite);
-                    bestLoss.copy_(where(improved, loss, bestLoss));
-                    best.copy_(where(improved.view(perSetting), parameters, best));
-                    lastGood.copy_(where(finite.view(perSetting), parameters, lastGood));
-                }
-                optimizer.step();
-                step++;
-                if (step % first.ReportEvery == 0 || step == steps)
-                    Report(stack([loss, effectiveness, faithfulness, l1], 1).detach().cpu().data<float>().ToArray());
-            }
+            loop.Run(steps, first.ReportEvery, Objective, Report, cancellation);
         }
         finally
         {
             foreach (var schedule in schedules) schedule.Dispose();
         }
-        clock.Stop();
         return Enumerable.Range(0, k).Select(s => diverged[s] is { } e
             ? new SettingOutcome(settings[s], null, e)
-            : new SettingOutcome(settings[s], Snapshot(s, cancelled ? best : parameters, cancelled), null)).ToArray();
+            : new SettingOutcome(settings[s], Snapshot(s, loop.Result, loop.Cancelled), null)).ToArray();
 
-        void Report(float[] terms)
+        // A setting that diverged is recorded and reported no more; the batch trains on while any setting is left.
+        bool Report(float[] terms)
         {
-            var elapsed = clock.Elapsed;
+            var elapsed = loop.Elapsed;
             for (int s = 0; s < k; s++)
             {
                 if (diverged[s] is not null) continue;
-                var report = TrainingProgress.At(step, steps, terms.AsSpan(4 * s, 4), elapsed);
+                var report = TrainingProgress.At(loop.Step, steps, terms.AsSpan(4 * s, 4), elapsed);
                 histories[s].Add(report);
                 if (report.IsFinite) progress?.Report(new SettingProgress(s, report));
-                else diverged[s] = TrainingDivergedException.At(report, Snapshot(s, lastGood, wasCancelled: false));
+                else diverged[s] = TrainingDivergedException.At(report, Snapshot(s, loop.LastGood, wasCancelled: false));
             }
+            return diverged.Any(d => d is null);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ActScale.Interventions;
 using ActScale.Model;
 using ActScale.Objective;
@@ -93,52 +92,33 @@ public static class Trainer
 
         var layout = InterventionLayout.For(options.SiteKinds, model.Config, task.PromptLength, options.FirstPosition);
         using var intervention = Intervention.Create(options.Method, layout, device);
-        var parameters = intervention.Parameters;
-        using var optimizer = optim.Adam([parameters], options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8);
-        var best = parameters.detach().clone();
-        var lastGood = parameters.detach().clone();
-        var bestLoss = full(1, double.PositiveInfinity, ScalarType.Float32, device).squeeze();
+        using var loop = new TrainingLoop(intervention.Parameters, settingShape: [], options.LearningRate);
         var history = new List<TrainingProgress>();
-        var clock = Stopwatch.StartNew();
         // The clean model's side of the faithfulness term, once for the split (counted in the training time) unless too large.
         using var reference = new SplitReference(model.Transformer, train, batch);
-        int step = 0;
-        bool cancelled = false;
 
         InterventionRun Snapshot(Tensor values, bool wasCancelled) => new(name, options, model.Identity, layout.LayerCount,
-            layout.Width, task.PromptLength, task.TokenLabels, values.detach().clone().DetachFromDisposeScope(), wasCancelled, step, clock.Elapsed, history.ToArray(),
-            layout.HeadCount);
+            layout.Width, task.PromptLength, task.TokenLabels, values.detach().clone().DetachFromDisposeScope(), wasCancelled, loop.Step,
+            loop.Elapsed, history.ToArray(), layout.HeadCount);
 
-        while (step < options.Steps)
+        StepLoss Objective(int step)
         {
-            if (cancellation.IsCancellationRequested) { cancelled = true; break; }
-            using var scope = NewDisposeScope();
             var single = schedule.Rows(step);
             using var clean = reference.Rows(single);
             var (loss, effectiveness, faithfulness, l1) = ObjectiveFunction.Compute(model.Transformer, intervention, train, single, clean, options.Loss);
-            optimizer.zero_grad();
-            loss.backward();
-            using (no_grad())
-            {
-                // Best and last-good parameters are tracked on the device: no synchronisation per step.
-                var finite = loss.isfinite().logical_and(parameters.isfinite().all());
-                var improved = loss.lt(bestLoss).logical_and(finite);
-                bestLoss.copy_(where(improved, loss, bestLoss));
-                best.copy_(where(improved, parameters, best));
-                lastGood.copy_(where(finite, parameters, lastGood));
-            }
-            optimizer.step();
-            step++;
-            if (step % options.ReportEvery == 0 || step == options.Steps)
-            {
-                var terms = stack([loss, effectiveness, faithfulness, l1]).detach().cpu().data<float>().ToArray();
-                var report = TrainingProgress.At(step, options.Steps, terms, clock.Elapsed);
-                history.Add(report);
-                if (!report.IsFinite) throw TrainingDivergedException.At(report, Snapshot(lastGood, wasCancelled: false));
-                progress?.Report(report);
-            }
+            return new StepLoss(loss, loss, effectiveness, faithfulness, l1);
         }
-        clock.Stop();
-        return Snapshot(cancelled ? best : parameters, cancelled);
+
+        bool Report(float[] terms)
+        {
+            var report = TrainingProgress.At(loop.Step, options.Steps, terms, loop.Elapsed);
+            history.Add(report);
+            if (!report.IsFinite) throw TrainingDivergedException.At(report, Snapshot(loop.LastGood, wasCancelled: false));
+            progress?.Report(report);
+            return true; // a single run trains on: its divergence has thrown
+        }
+
+        loop.Run(options.Steps, options.ReportEvery, Objective, Report, cancellation);
+        return Snapshot(loop.Result, loop.Cancelled);
     }
 }
