@@ -46,7 +46,7 @@ internal static class Program
 
     private static int Evaluate(IReadOnlyList<string> words)
     {
-        const string usage = "actscale evaluate RUN_FOLDER|RUN.json [--model PATH] [--task ccc|ioi|FILE.jsonl] [--train N] [--test N] [--data-seed S]";
+        const string usage = "actscale evaluate RUN_FOLDER|RUN.json [--model PATH] [--task ccc|ioi|ioi-abba|ioi-baba|FILE.jsonl] [--train N] [--test N] [--data-seed S]";
         IReadOnlyList<MagicOption> declared = [.. CliOptions.Load, .. CliOptions.Data, CliOptions.Threads, EvaluationOut];
         var line = CommandLine.Parse("actscale evaluate", words, declared);
         if (line.Help) return Help.Show(usage, "Evaluates a saved run on the train and test prompts the options choose.", declared);

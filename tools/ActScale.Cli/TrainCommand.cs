@@ -10,7 +10,7 @@ internal static class TrainCommand
 
     public static IReadOnlyList<MagicOption> Declared { get; } = [.. CliOptions.Setting, CliOptions.Name, Out];
 
-    public const string Usage = "actscale train [--model PATH] [--task ccc|ioi|FILE.jsonl] [--method M] [--lambda-m X] ... [--out DIR]";
+    public const string Usage = "actscale train [--model PATH] [--task ccc|ioi|ioi-abba|ioi-baba|FILE.jsonl] [--method M] [--lambda-m X] ... [--out DIR]";
 
     public static int Run(IReadOnlyList<string> words, Interrupt interrupt)
     {
