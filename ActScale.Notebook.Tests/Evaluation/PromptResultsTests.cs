@@ -2,7 +2,6 @@ using ActScale.Evaluation;
 using ActScale.Interventions;
 using ActScale.Model;
 using ActScale.Objective;
-using ActScale.Tasks;
 using ActScale.Tests.Support;
 using ActScale.Training;
 
@@ -18,7 +17,7 @@ public sealed class PromptResultsTests
     public void Per_prompt_flags_average_exactly_to_the_metric_rows_of_every_split()
     {
         using var model = LanguageModel.Load(Path.Combine(RepoPaths.Data, "models", "actscale-capitals-ioi"), "cpu");
-        var selection = TaskSelector.Select(model, "ioi-baba", 64, 64, 0, Path.Combine(RepoPaths.Data, "lists"));
+        var selection = ActScale.Tasks.TaskSelector.Select(model, "ioi-baba", 64, 64, 0, Path.Combine(RepoPaths.Data, "lists"));
         using var task = PreparedTask.Prepare(model, selection.Examples, samePromptLength: true);
         using var run = Trainer.Train(model, task, new TrainingOptions { Method = InterventionMethod.ActivScalar, Steps = 20 });
 
@@ -61,7 +60,7 @@ public sealed class PromptResultsTests
         using var tiny = new TinyActivScalarRun(model, steps: 2);
 
         Assert.Equal(["test", "test"], PromptResults.Measure(model, tiny.Run, tiny.Task, ["test"]).Select(r => r.Split));
-        var error = Assert.Throws<TaskDataException>(() => PromptResults.Measure(model, tiny.Run, tiny.Task, ["dev"]));
+        var error = Assert.Throws<ActScale.Tasks.TaskDataException>(() => PromptResults.Measure(model, tiny.Run, tiny.Task, ["dev"]));
         Assert.Contains("no \"dev\" split", error.Message);
     }
 
