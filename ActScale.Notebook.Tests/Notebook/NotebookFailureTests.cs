@@ -11,7 +11,7 @@ namespace ActScale.Tests.Notebook;
 /// </summary>
 public sealed class NotebookFailureTests(ITestOutputHelper output)
 {
-    private static void AssertCleanFailure(NotebookKernel.Result result, string message)
+    internal static void AssertCleanFailure(NotebookKernel.Result result, string message)
     {
         Assert.NotNull(result.Failure);
         Assert.Contains(message, result.Failure!.Message);

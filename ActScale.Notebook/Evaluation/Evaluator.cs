@@ -35,54 +35,74 @@ public sealed record MetricRow(string Run, string Method, string Split, double B
     long ParameterCount, int NonTrivialSites, double TrainingSeconds, double CleanFlipAccuracy = double.NaN,
     double FlipAccuracyChange = double.NaN, double BothBetaSuccess = double.NaN, double Top1Guard = double.NaN);
 
+/// <summary>Per-prompt measures of a run on one split, by β (the clean β = 0 included).</summary>
+internal sealed record SplitMeasures(PreparedSplit Split, IReadOnlyDictionary<double, IReadOnlyList<PromptMeasure>> ByBeta);
+
 /// <summary>Evaluates trained runs on every split of a prepared task.</summary>
 public static class Evaluator
 {
     public static IReadOnlyList<MetricRow> Evaluate(LanguageModel model, InterventionRun run, PreparedTask task, EvaluationOptions? options = null)
     {
         options ??= new EvaluationOptions();
-        run.EnsureTrainedOn(model);
-        var checkedOptions = options;
-        return DeviceMemory.Translate(() => EvaluateSplits(model, run, task, checkedOptions), "Evaluation", model.Device.ToString(), options.BatchSize);
-    }
-
-    private static IReadOnlyList<MetricRow> EvaluateSplits(LanguageModel model, InterventionRun run, PreparedTask task, EvaluationOptions options)
-    {
-        using var scope = NewDisposeScope();
-        using var intervention = run.CreateIntervention(model.Device);
-        double l1 = run.L1();
-        int nonTrivial = run.NonTrivialSites(options.NonTrivialThreshold);
         // The clean row comes first and always: every intervened number is read against it.
         var betas = options.BetaValues.Where(b => b != 0).Distinct().Prepend(0.0).ToArray();
-        var rows = new List<MetricRow>();
-        var splitOrder = task.Splits.Keys.OrderBy(k => k == PromptExample.Train ? 0 : k == PromptExample.Test ? 1 : 2).ThenBy(k => k, StringComparer.Ordinal);
-        foreach (var splitName in splitOrder)
+        var measured = MeasureSplits(model, run, task, SplitOrder(task), betas, options.BatchSize);
+        double l1 = run.L1();
+        int nonTrivial = run.NonTrivialSites(options.NonTrivialThreshold);
+        return measured.SelectMany(m => Rows(run, m, betas, l1, nonTrivial)).ToList();
+    }
+
+    /// <summary>The rows of one split, one per β, each read against the clean β = 0 measures.</summary>
+    private static IEnumerable<MetricRow> Rows(InterventionRun run, SplitMeasures measured, double[] betas, double l1, int nonTrivial)
+    {
+        var split = measured.Split;
+        double cleanMean = Mean(split.CleanLogitDifference);
+        var cleanDifferences = Differences(measured.ByBeta[0]);
+        double bothBeta = measured.ByBeta.TryGetValue(1, out var plus) && measured.ByBeta.TryGetValue(-1, out var minus)
+            ? SteeringMetrics.BothBetaSuccess(Differences(plus), Differences(minus)) : double.NaN;
+        foreach (var beta in betas)
         {
-            var split = task.Splits[splitName];
-            if (run.Method.IsPositional)
-                PromptLayoutRule.Check(run.Method.Name, run.PromptLength, split.Tokens.Select(t => t.Length), $"split '{splitName}'");
-            double cleanMean = Mean(split.CleanLogitDifference);
-            var measured = betas.ToDictionary(beta => beta, beta =>
-            {
-                var hooks = new HookSet();
-                using (intervention.Attach(hooks, beta))
-                    return Measure(model, split, hooks, options.BatchSize);
-            });
-            var cleanDifferences = Differences(measured[0]);
-            double bothBeta = measured.TryGetValue(1, out var plus) && measured.TryGetValue(-1, out var minus)
-                ? SteeringMetrics.BothBetaSuccess(Differences(plus), Differences(minus)) : double.NaN;
-            foreach (var beta in betas)
-            {
-                var prompts = measured[beta];
-                var differences = Differences(prompts);
-                double sign = beta < 0 ? -1 : 1;
-                double flip = SteeringMetrics.FlipAccuracy(differences, beta), cleanFlip = SteeringMetrics.FlipAccuracy(cleanDifferences, beta);
-                rows.Add(new MetricRow(run.Name, run.Method.ToString(), splitName, beta, split.Count, flip, differences.Average(),
-                    differences.Average(d => sign * d), cleanMean, prompts.Average(p => p.Kl), l1, run.ParameterCount, nonTrivial,
-                    run.TrainingTime.TotalSeconds, cleanFlip, flip - cleanFlip, beta == 0 ? 0 : bothBeta, SteeringMetrics.Top1Guard(prompts)));
-            }
+            var prompts = measured.ByBeta[beta];
+            var differences = Differences(prompts);
+            double sign = beta < 0 ? -1 : 1;
+            double flip = SteeringMetrics.FlipAccuracy(differences, beta), cleanFlip = SteeringMetrics.FlipAccuracy(cleanDifferences, beta);
+            yield return new MetricRow(run.Name, run.Method.ToString(), split.Name, beta, split.Count, flip, differences.Average(),
+                differences.Average(d => sign * d), cleanMean, prompts.Average(p => p.Kl), l1, run.ParameterCount, nonTrivial,
+                run.TrainingTime.TotalSeconds, cleanFlip, flip - cleanFlip, beta == 0 ? 0 : bothBeta, SteeringMetrics.Top1Guard(prompts));
         }
-        return rows;
+    }
+
+    /// <summary>Train first, then test, then any other split by name: the order rows and per-prompt results are listed in.</summary>
+    internal static IReadOnlyList<string> SplitOrder(PreparedTask task) =>
+        task.Splits.Keys.OrderBy(k => k == PromptExample.Train ? 0 : k == PromptExample.Test ? 1 : 2).ThenBy(k => k, StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// The one measuring path of every evaluation: each prompt of each named split measured with the run attached at
+    /// each of <paramref name="betas"/>. <see cref="Evaluate"/> averages these measures and <see cref="PromptResults"/>
+    /// lists them, so a per-prompt table always adds up to the metric rows.
+    /// </summary>
+    internal static IReadOnlyList<SplitMeasures> MeasureSplits(LanguageModel model, InterventionRun run, PreparedTask task,
+        IReadOnlyList<string> splitNames, IReadOnlyList<double> betas, int batchSize)
+    {
+        run.EnsureTrainedOn(model);
+        var splits = splitNames.Select(task.Split).ToArray();
+        return DeviceMemory.Translate(() =>
+        {
+            using var scope = NewDisposeScope();
+            using var intervention = run.CreateIntervention(model.Device);
+            return splits.Select(split =>
+            {
+                if (run.Method.IsPositional)
+                    PromptLayoutRule.Check(run.Method.Name, run.PromptLength, split.Tokens.Select(t => t.Length), $"split '{split.Name}'");
+                var byBeta = betas.ToDictionary(beta => beta, beta =>
+                {
+                    var hooks = new HookSet();
+                    using (intervention.Attach(hooks, beta))
+                        return Measure(model, split, hooks, batchSize);
+                });
+                return new SplitMeasures(split, byBeta);
+            }).ToList();
+        }, "Evaluation", model.Device.ToString(), batchSize);
     }
 
     private static double[] Differences(IReadOnlyList<PromptMeasure> prompts) => prompts.Select(p => p.LogitDifference).ToArray();

@@ -31,12 +31,15 @@ public sealed record SteeringSummary(int Prompts, double CleanAccuracy, double F
 /// </summary>
 public static class SteeringMetrics
 {
-    /// <summary>Share of prompts that prefer the intended answer: correct for β ≥ 0, wrong for β &lt; 0 (ties count as failures).</summary>
-    public static double FlipAccuracy(IReadOnlyList<double> logitDifferences, double beta)
-    {
-        double sign = beta < 0 ? -1 : 1;
-        return Share(logitDifferences.Count, i => sign * logitDifferences[i] > 0);
-    }
+    /// <summary>Whether one prompt prefers the intended answer at β: correct for β ≥ 0, wrong for β &lt; 0 (a tie is a failure).</summary>
+    public static bool PrefersIntended(double logitDifference, double beta) => (beta < 0 ? -logitDifference : logitDifference) > 0;
+
+    /// <summary>Whether one prompt prefers the correct answer at β = +1 AND the wrong one at β = −1.</summary>
+    public static bool SucceedsAtBothBetas(double plus, double minus) => PrefersIntended(plus, 1) && PrefersIntended(minus, -1);
+
+    /// <summary>Share of prompts that prefer the intended answer (<see cref="PrefersIntended"/>).</summary>
+    public static double FlipAccuracy(IReadOnlyList<double> logitDifferences, double beta) =>
+        Share(logitDifferences.Count, i => PrefersIntended(logitDifferences[i], beta));
 
     /// <summary>
     /// Share of prompts that prefer the correct answer at β = +1 AND the wrong one at β = −1 (the arrays are aligned by
@@ -45,7 +48,7 @@ public static class SteeringMetrics
     public static double BothBetaSuccess(IReadOnlyList<double> plus, IReadOnlyList<double> minus)
     {
         RequireAligned(plus.Count, minus.Count);
-        return Share(plus.Count, i => plus[i] > 0 && minus[i] < 0);
+        return Share(plus.Count, i => SucceedsAtBothBetas(plus[i], minus[i]));
     }
 
     /// <summary>Share of prompts where one of the two answers is the model's top token: low values mean the intervention

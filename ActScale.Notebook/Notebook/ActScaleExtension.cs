@@ -48,6 +48,7 @@ public static class ActScaleExtension
                     AllowImplicitName = option.Positional,
                     MaxOccurrences = option.Many ? 32 : 1,
                     TypeHint = option.TypeHint,
+                    Flag = option.IsFlag,
                 };
                 if (option.Completions is not null) parameter.AddCompletions(() => option.Completions(session));
                 sub.Parameters.Add(parameter);
@@ -85,6 +86,7 @@ public static class ActScaleExtension
         Add<ActScaleCompareMaps>("compare-maps", handler.CompareMaps);
         Add<ActScalePredict>("predict", handler.Predict);
         Add<ActScaleRuns>("runs", handler.Runs);
+        Add<ActScalePrompts>("prompts", handler.Prompts);
         Add<ActScaleSweepLoad>("sweep-load", handler.SweepLoad);
 
         void Add<T>(string name, Func<T, KernelInvocationContext, Task> handle) where T : ActScaleCommand =>
@@ -98,7 +100,7 @@ public static class ActScaleExtension
                         $"#!actscale {name} has no option {string.Join(", ", unknown)}; {known}. Type #!actscale {name} --help for details.");
                     return;
                 }
-                if (command.OptionsWithoutValue(name) is { Count: > 0 } bare)
+                if (command.OptionsWithoutValue(name).Except(spec.Options.Where(o => o.IsFlag).Select(o => o.Name)).ToArray() is { Length: > 0 } bare)
                 {
                     context.Fail(command, null, $"{string.Join(", ", bare)} needs a value, e.g. {bare[0]} {spec.Options.FirstOrDefault(o => o.Name == bare[0])?.Example ?? "VALUE"}. Type #!actscale {name} --help for details.");
                     return;

@@ -188,6 +188,14 @@ public static class CommandCatalog
         catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
+    public static class PromptsArgs
+    {
+        public static readonly MagicOption<string?> Split = MagicOptions.Text("--split", "Splits whose prompts are listed, comma-separated.",
+            "test (train when there is no test split)", "train") with { Completions = _ => ["test", "train", "train,test"] };
+        public static readonly MagicOption<bool> Failed = MagicOptions.Flag("--failed", "List only the prompts that do not succeed at both β.");
+        public static readonly MagicOption<int> Top = MagicOptions.Int("--top", "How many prompts to list, worst first.", 20, 1, 100_000);
+    }
+
     public static class SweepLoadArgs
     {
         public static readonly MagicOption<string?> Dir = MagicOptions.Text("--dir", "The sweep folder (made by actscale sweep plan).", "", "sweeps/ccc") with
@@ -222,6 +230,8 @@ public static class CommandCatalog
             [TrainingArgs.Sites, PatchArgs.Direction, PatchArgs.Split, PatchArgs.Prompts, PatchArgs.Name]),
         new("compare-maps", "Puts a run's learned effect map beside a patching map: Spearman rank correlation of their magnitudes, top-k overlap, both heatmaps side by side.",
             [RunName, CompareMapsArgs.Patch]),
+        new("prompts", "A run's result on each prompt of the loaded data, worst first (by the smaller signed logit difference of β = +1 and β = −1): which prompts it fails on, its top tokens there and its KL.",
+            [RunName, PromptsArgs.Split, PromptsArgs.Failed, PromptsArgs.Top]),
         new("runs", "Lists the runs trained in this session.", []),
         new("help", "Shows every subcommand with its options.", []),
     ];

@@ -16,6 +16,8 @@ public abstract partial record MagicOption(string Name, string Help, string Defa
     /// <summary>Whether several values may follow (the parser then collects them).</summary>
     public bool Many { get; init; }
     public string TypeHint { get; init; } = "text";
+    /// <summary>Whether the option takes no value: typing its name turns it on.</summary>
+    public bool IsFlag { get; init; }
 
     /// <summary>A value the option accepts: the hint of "needs a value" and what the every-option test types.</summary>
     public abstract string Example { get; }
@@ -24,7 +26,7 @@ public abstract partial record MagicOption(string Name, string Help, string Defa
     public string JsonName => Dash().Replace(Name.TrimStart('-'), m => m.Value[1..].ToUpperInvariant());
 
     /// <summary>How the option appears in a usage line.</summary>
-    public string Usage => Positional ? $"[{Name}] {Placeholder}" : $"[{Name} {Placeholder}]";
+    public string Usage => IsFlag ? $"[{Name}]" : Positional ? $"[{Name}] {Placeholder}" : $"[{Name} {Placeholder}]";
 
     protected virtual string Placeholder => Name.TrimStart('-').ToUpperInvariant();
 
@@ -92,6 +94,10 @@ public static class MagicOptions
     /// <summary>A word that falls back to <paramref name="fallback"/> when not typed.</summary>
     public static MagicOption<string> Word(string name, string help, string fallback, string example) =>
         new(name, help, fallback, text => string.IsNullOrWhiteSpace(text) ? fallback : text.Trim(), example);
+
+    /// <summary>An option typed without a value (<c>--failed</c>): true when typed.</summary>
+    public static MagicOption<bool> Flag(string name, string help) =>
+        new(name, help, "off", Options.Flag, "") { IsFlag = true };
 
     /// <summary>Free text (a path, a prompt, a name); null when not typed.</summary>
     public static MagicOption<string?> Text(string name, string help, string defaultText, string example) =>
