@@ -114,7 +114,7 @@ public static class TaskGenerators
                     var prompt = text.Replace("{A}", a).Replace("{B}", b)
                         .Replace("{place}", places[random.Next(places.Count)]).Replace("{object}", objects[random.Next(objects.Count)]);
                     // The template as filled, so BABA prompts carry their own slot order and form a layout of their own.
-                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, (baba ? "BABA" : "ABBA") + OrderSeparator + text)
+                    result.Add(new PromptExample(prompt, " " + a, " " + b, split, IoiTemplateLabel(IoiOrders[baba ? 1 : 0], text))
                         { Corrupt = Corruption.ReplaceLast(prompt, b, pool, [a, b], tokenizer) });
                 }
         }
@@ -129,9 +129,15 @@ public static class TaskGenerators
 
     private const string OrderSeparator = ": ";
 
+    /// <summary>The IOI name orders, {A} named first and {B} named first, by the names generated templates are labelled with.</summary>
+    public static readonly IReadOnlyList<string> IoiOrders = ["ABBA", "BABA"];
+
+    /// <summary>The template label of a generated IOI prompt: its order, then the template ("BABA: When {B} and {A} ...").</summary>
+    public static string IoiTemplateLabel(string order, string template) => order + OrderSeparator + template;
+
     /// <summary>"ABBA" or "BABA" for a generated IOI prompt (its template names the order), else null.</summary>
     public static string? IoiOrderOf(PromptExample example) =>
-        new[] { "ABBA", "BABA" }.FirstOrDefault(order => example.Template.StartsWith(order + OrderSeparator, StringComparison.Ordinal));
+        IoiOrders.FirstOrDefault(order => example.Template.StartsWith(order + OrderSeparator, StringComparison.Ordinal));
 
     /// <summary>Turns an ABBA template ({A} mentioned first) into BABA by swapping the first {A} and the first {B}.</summary>
     internal static string SwapFirstMentions(string template)

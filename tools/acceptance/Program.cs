@@ -47,11 +47,11 @@ foreach (var (label, seed, ownNames) in new[] { ("generator split", (int?)null, 
     var ioiTemplates = ownNames ? templates : templates with { IoiNamesTest = [] };
     var ccc = AcceptanceTasks.ByHeldOutPart(TaskGenerators.Ccc(countries, templates, cccOptions, model.Tokenizer), templates.CccTrain, "countries", "wording");
     var ioi = AcceptanceTasks.ByHeldOutPart(TaskGenerators.Ioi(names, ioiTemplates, ioiOptions, model.Tokenizer),
-        templates.IoiTrain.SelectMany(x => new[] { "ABBA: " + x.Abba, "BABA: " + x.Baba }).ToArray(), "names", "names+templates");
+        templates.IoiTrain.SelectMany(x => new[] { TaskGenerators.IoiTemplateLabel("ABBA", x.Abba), TaskGenerators.IoiTemplateLabel("BABA", x.Baba) }).ToArray(), "names", "names+templates");
     checks.AddRange(Acceptance.Ccc(model, ccc, label, budget));
     // ABBA and BABA are two token layouts (the indirect object sits at position 1 in one, 3 in the other), so a
     // positional intervention is trained and judged on each order alone.
-    foreach (var order in new[] { "ABBA", "BABA" })
+    foreach (var order in TaskGenerators.IoiOrders)
         checks.AddRange(Acceptance.Ioi(model, ioi.Where(e => TaskGenerators.IoiOrderOf(e) == order).ToArray(), $"{label}, {order}", budget));
 }
 
